@@ -1,0 +1,432 @@
+"""Structured configs: every mechanism parameter with its unit, range, meaning and source.
+
+The dataclasses are the schema Hydra checks types against; the metadata of each field feeds
+`validate` (ranges) and the parameter tables of docs/ODD.md (meaning, unit, source), so the
+three can never drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+PRISONS = ("max_security", "low_security", "isolation")
+GANGS = ("MS-13", "Barrio 18 Sureños", "Barrio 18 Revolucionarios")
+
+
+def P(default: Any, unit: str, doc: str, source: str = "assumed", lo: float | None = 0.0,
+      hi: float | None = None) -> Any:
+    """A documented parameter: default, unit, meaning, source and accepted range."""
+    return field(default=default, metadata={"unit": unit, "doc": doc, "source": source,
+                                            "lo": lo, "hi": hi})
+
+
+def prob(default: float, doc: str, source: str = "assumed", unit: str = "probability") -> Any:
+    return P(default, unit, doc, source, 0.0, 1.0)
+
+
+# ----------------------------------------------------------------------------- mechanisms
+@dataclass
+class PopulationConfig:
+    """M1: gangs, people and security forces at national scale (shrunk by `scale`)."""
+    population: int = P(6_000_000, "people", "inhabitants at the start", "000 (6 million)")
+    street_members: int = P(60_000, "people", "gang members on the street on the start date",
+                            "000, 004 (70,000 in 2015; fewer in 2011)")
+    prison_members: int = P(9_000, "people", "gang members in prison on the start date",
+                            "000 (10,000 in 2015)")
+    n_cliques: int = P(600, "cliques", "street cliques holding territory",
+                       "004 ('hundreds of small cells and cliques')", lo=1)
+    share_ms13: float = prob(0.55, "share of cliques belonging to MS-13", unit="share")
+    share_b18s: float = prob(0.28, "share of cliques belonging to Barrio 18 Sureños", unit="share")
+    n_leaders: int = P(360, "leaders", "imprisoned leaders steering the cliques",
+                       "004 (~300 mid-level leaders moved, plus the top leaders)", lo=1)
+    police_officers: int = P(22_000, "officers", "National Civil Police officers",
+                             "assumed (order of magnitude of the PNC)", lo=1)
+    army_soldiers: int = P(25_000, "soldiers", "soldiers in the armed forces, deployed or in "
+                                               "barracks", "assumed (order of magnitude)")
+    unit_size: int = P(100, "people", "officers or soldiers per PoliceUnit agent", lo=1)
+
+
+@dataclass
+class LandscapeConfig:
+    """The synthetic territory: a grid with a few dense urban centres, drawn from the seed."""
+    width: int = P(104, "cells", "grid width (west-east); a cell is about 2.5 km", lo=8)
+    height: int = P(44, "cells", "grid height (south-north)", lo=8)
+    n_urban_centres: int = P(6, "centres", "dense urban centres", lo=1)
+    urban_share: float = prob(0.62, "share of people living in the urban centres", unit="share")
+    urban_radius: float = P(3.5, "cells", "spread (sd) of an urban centre's population", lo=0.5)
+    gang_patch_count: int = P(40, "patches", "seeds of the gang patchwork; fewer = larger "
+                                             "single-gang regions", lo=3)
+    max_territory_distance: float = P(9.0, "cells", "cells farther than this from every clique "
+                                                    "are not gang-controlled", lo=1)
+
+
+@dataclass
+class BorderViolenceConfig:
+    """M2: rival cliques kill each other across shared borders; retaliation fades."""
+    kill_rate: float = P(2.0e-4, "killings / member / day",
+                         "killings of rivals per street member of a clique at aggression 1 with "
+                         "a rival border", "fitted")
+    retaliation_per_killing: float = P(0.25, "aggression / killing",
+                                       "rise of a clique's urge to retaliate per member killed",
+                                       "003 ('chain of vengeance')")
+    retaliation_halflife_days: float = P(20.0, "days", "half-life of the urge to retaliate",
+                                         "assumed", lo=0.5)
+    retaliation_cap: float = P(4.0, "aggression", "ceiling on the urge to retaliate", lo=0)
+
+
+@dataclass
+class LeaderOrdersConfig:
+    """M3: imprisoned leaders' orders reach cliques through the prison's communication."""
+    comm_max_security: float = prob(0.35, "share of leaders' messages that get out of a "
+                                          "maximum-security prison", "000 ('partly cut off')")
+    comm_low_security: float = prob(0.90, "share that gets out of a less restrictive prison",
+                                    "000, 004")
+    comm_isolation: float = prob(0.03, "share that gets out under isolation "
+                                       "(extraordinary measures)", "002, 004")
+    visits_share: float = prob(0.5, "share of communication that goes through visits "
+                                    "(lost when visits stop)", "004", unit="share")
+    obedience_mean: float = prob(0.65, "mean share of orders a clique follows",
+                                 "004 ('they don't have the backing of all the groups')")
+    obedience_concentration: float = P(3.0, "1", "Beta concentration of obedience across "
+                                                 "cliques (low = very unequal)", lo=0.1)
+    restraint_strength: float = prob(0.9, "aggression removed by a fully received restraint "
+                                          "order", "000 (14 to 5 a day)", unit="share")
+    attack_strength: float = P(1.2, "aggression", "aggression added by a fully received "
+                                                  "pressure order", "000 ('run up the numbers')")
+
+
+@dataclass
+class TruceConfig:
+    """M4/M5: negotiated benefits buy restraint; withdrawn benefits turn into grievance."""
+    incentive_halflife_days: float = P(150.0, "days", "half-life of leaders' incentive to "
+                                                      "restrain once benefits stop", "000 (rise "
+                                                      "from June 2013)", lo=0.5)
+    incentive_rise_days: float = P(7.0, "days", "half-life of the incentive's rise once "
+                                                "benefits start", "000 (drop within days)",
+                                   lo=0.5)
+    expectation_halflife_days: float = P(500.0, "days", "memory of past benefits: grievance is "
+                                                        "expectation minus incentive", "000 "
+                                                        "(Wolf)", lo=0.5)
+    extortion_rate: float = P(0.05, "extortions / member / day", "extortion of civilians per "
+                                                                 "street member", "003, 004")
+    peace_extortion_gain: float = P(0.6, "1", "rise of extortion per unit of restraint "
+                                              "(members turn from fighting to revenue)",
+                                    "003 ('extortion did go up')")
+    rearm_elasticity: float = P(1.0, "1", "arms target = (extortion per member / baseline) ^ "
+                                          "this", "004 ('rearm and grow stronger')")
+    arms_halflife_days: float = P(360.0, "days", "half-life of arms moving to their target",
+                                  lo=0.5)
+
+
+@dataclass
+class RepressionConfig:
+    """M6: lethal force, arrests, revenge on security forces, recruitment fed by repression."""
+    lethal_kill_rate: float = P(1.5e-6, "killings / member / day", "gang members killed by "
+                                                                   "security per street member "
+                                                                   "at lethal force 1",
+                                "000, 004 (death squads)")
+    arrest_rate: float = P(2.2e-4, "arrests / member / day", "arrests per street member at "
+                                                             "arrest intensity 1", "000")
+    security_kill_rate: float = P(2.0e-6, "killings / member / day", "security personnel "
+                                                                     "killed per street member "
+                                                                     "at hostility 1", "000")
+    revenge_per_killing: float = P(0.08, "hostility / killing", "rise of a clique's hostility "
+                                                                "to security per member "
+                                                                "killed by security", "003")
+    revenge_halflife_days: float = P(90.0, "days", "half-life of revenge", lo=0.5)
+    pressure_gain: float = P(3.0, "hostility", "hostility to security added by a fully "
+                                               "received pressure order", "000")
+    relatives_per_security_killing: float = P(0.6, "killings / killing", "relatives of "
+                                                                          "security forces "
+                                                                          "killed per officer "
+                                                                          "or soldier killed",
+                                              "004 ('dozens of their relatives')")
+    soldier_exposure: float = P(1.0, "1", "risk of a deployed soldier relative to an officer",
+                                "002 (62 police, 22 soldiers)")
+    recruit_rate: float = P(4.0e-4, "recruits / member / day", "baseline recruitment per "
+                                                               "street member", "assumed")
+    recruits_per_repression: float = P(3.0, "recruits / event", "recruits drawn in per member "
+                                                                  "killed by security",
+                                       "003 ('10 kids deciding to be in the gang')")
+    recruits_per_arrest: float = P(0.3, "recruits / arrest", "recruits drawn in per arrest "
+                                                             "(repression feeds recruitment)",
+                                   "003")
+    revenue_recruit_gain: float = P(0.5, "1", "rise of recruitment per unit rise of extortion "
+                                              "per member (gangs grew in the truce)", "004")
+
+
+@dataclass
+class IsolationConfig:
+    """M7: cut-off gangs accumulate grievance and plan retaliation campaigns."""
+    grievance_per_isolated_day: float = P(1.0, "grievance / day", "grievance a gang gains per "
+                                                                  "day with all its leaders "
+                                                                  "isolated", "002")
+    grievance_per_security_killing: float = P(0.5, "grievance / killing", "grievance per member "
+                                                                          "killed by security",
+                                              "002")
+    campaign_threshold: float = P(400.0, "grievance", "grievance at which a gang launches a "
+                                                      "campaign (planning takes time)", "002",
+                                  lo=1)
+    campaign_security_days: int = P(30, "days", "first phase: against security forces",
+                                    "002 ('Plan Bitter Tears')")
+    campaign_relatives_days: int = P(30, "days", "second phase: against their relatives",
+                                     "002 ('Plan Orphan Children')")
+    campaign_hostility: float = P(6.0, "hostility", "hostility added in a campaign phase", "002")
+
+
+@dataclass
+class CeasefireConfig:
+    """M8: the gangs' own order to stop killing and respect each other's limits."""
+    reach: float = prob(0.85, "share of the order reaching a clique through the street "
+                              "leadership (not the prisons)", "004 (obeyed within days)")
+    strength: float = prob(0.65, "aggression removed by a fully adopted cease-fire norm",
+                           "004 (killings halved)", unit="share")
+    adoption_halflife_days: float = P(2.0, "days", "half-life of adoption once ordered",
+                                      "004 (within days)", lo=0.1)
+    norm_halflife_days: float = P(365.0, "days", "persistence of the norm without fresh "
+                                                 "orders", "competing explanation (DESIGN 2)",
+                                  lo=0.5)
+    erosion_per_revenge: float = P(0.02, "1 / hostility / day", "daily loss of the norm per "
+                                                                "unit of revenge against "
+                                                                "security", "004 ('fight back "
+                                                                "if the police do not ease "
+                                                                "up')")
+
+
+@dataclass
+class PrisonConfig:
+    """M9: arrests fill overcrowded prisons; members are released again."""
+    mean_sentence_days: float = P(900.0, "days", "mean time a gang member stays in prison",
+                                  lo=1)
+    capacity: int = P(11_000, "people", "gang inmates the prisons hold before overcrowding",
+                      "000 (overcrowding)")
+    overcrowding_release_gain: float = P(0.5, "1", "rise of releases per unit of overcrowding",
+                                         "000")
+
+
+@dataclass
+class CivilianConfig:
+    """M10: civilians are extorted, killed, and flee; some deportees are targeted."""
+    kill_rate: float = P(6.0e-5, "killings / member / day", "civilians killed per street "
+                                                            "member at aggression 1", "003, 004")
+    flight_base: float = P(1.2e-5, "1 / day", "daily emigration probability of a civilian",
+                           "003")
+    flight_per_violence: float = P(2.0e-7, "1 / day / (homicides per 100k per year)",
+                                   "extra daily emigration per unit of local homicide rate",
+                                   "003 (60% cite fear of gangs)")
+    deportation_rate: float = P(0.002, "1 / day", "daily share of emigrants deported back",
+                                "003 (Mexico deported 4,335 Salvadorans in two months)")
+    reintegration_halflife_days: float = P(60.0, "days", "half-life of a deportee's "
+                                                         "heightened risk", lo=0.5)
+    deportee_risk: float = P(5.0, "1", "risk of a recent deportee relative to a resident",
+                             "003")
+
+
+@dataclass
+class PoliceMoraleConfig:
+    """M11: police morale falls as officers are killed; officers quit."""
+    morale_drop_per_killing: float = prob(0.03, "morale lost per officer or soldier killed "
+                                                "(national count)", "004",
+                                          unit="morale")
+    morale_recovery_halflife_days: float = P(180.0, "days", "half-life of morale recovery",
+                                             lo=0.5)
+    resignation_base: float = prob(2.0e-5, "daily resignation probability at full morale",
+                                   unit="1 / day")
+    resignation_low_morale: float = prob(2.0e-4, "extra daily resignation probability at "
+                                                 "zero morale", "004 ('hundreds have quit')",
+                                         unit="1 / day")
+    hiring_halflife_days: float = P(365.0, "days", "half-life of hiring back to strength",
+                                    lo=0.5)
+    redeploy_days: int = P(30, "days", "units move to hot spots this often", lo=1)
+    hotspot_share: float = prob(0.5, "share of units sent to the most violent territories",
+                                unit="share")
+    local_presence_weight: float = prob(0.6, "weight of local unit presence (vs. national "
+                                             "coverage) in arrests and lethal force",
+                                        unit="share")
+
+
+@dataclass
+class ReportingConfig:
+    """M12: reported homicides miss bodies that were hidden."""
+    hide_share: float = prob(0.12, "share of killings hidden by a clique fully following a "
+                                   "restraint order", "000 ('burying their victims')",
+                             unit="share")
+
+
+@dataclass
+class LeversConfig:
+    """Policy levers. None means "this policy does not set it"."""
+    leader_prison: Optional[str] = None       # max_security | low_security | isolation
+    leaders_moved: Optional[int] = None       # leaders moved to leader_prison at start (None: all)
+    visits: Optional[bool] = None             # family visits to imprisoned gang members
+    negotiation: Optional[float] = None       # benefits delivered to leaders, 0..1
+    gang_ceasefire: Optional[bool] = None     # the gangs' own cease-fire order
+    lethal_force: Optional[float] = None      # police license to shoot, multiplier (1 = 2011)
+    arrest_intensity: Optional[float] = None  # raids and mass arrests, multiplier (1 = 2011)
+    soldiers_deployed: Optional[int] = None   # soldiers on public-security duty (national)
+
+
+LEVER_DOCS = {
+    "leader_prison": "where leaders are moved when the policy starts: max_security, "
+                     "low_security or isolation",
+    "leaders_moved": "how many leaders are moved (national count; empty = all)",
+    "visits": "family visits to imprisoned gang members allowed",
+    "negotiation": "benefits the government delivers to the leaders, 0 to 1",
+    "gang_ceasefire": "the gangs' own order to stop killing and respect limits",
+    "lethal_force": "security forces' use of lethal force, multiplier of 2011 practice",
+    "arrest_intensity": "raids and arrests, multiplier of 2011 practice",
+    "soldiers_deployed": "soldiers on public-security duty (national count)",
+}
+
+
+def baseline_levers() -> LeversConfig:
+    return LeversConfig(leader_prison="max_security", leaders_moved=None, visits=True,
+                        negotiation=0.0, gang_ceasefire=False, lethal_force=1.0,
+                        arrest_intensity=1.0, soldiers_deployed=6_000)
+
+
+@dataclass
+class ModelConfig:
+    scale: float = P(1.0, "1", "shrinks every population (rates per person are kept)",
+                     lo=1e-4, hi=1.0)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
+    border: BorderViolenceConfig = field(default_factory=BorderViolenceConfig)
+    orders: LeaderOrdersConfig = field(default_factory=LeaderOrdersConfig)
+    truce: TruceConfig = field(default_factory=TruceConfig)
+    repression: RepressionConfig = field(default_factory=RepressionConfig)
+    isolation: IsolationConfig = field(default_factory=IsolationConfig)
+    ceasefire: CeasefireConfig = field(default_factory=CeasefireConfig)
+    prisons: PrisonConfig = field(default_factory=PrisonConfig)
+    civilians: CivilianConfig = field(default_factory=CivilianConfig)
+    police: PoliceMoraleConfig = field(default_factory=PoliceMoraleConfig)
+    reporting: ReportingConfig = field(default_factory=ReportingConfig)
+    levers: LeversConfig = field(default_factory=baseline_levers)
+
+
+MECHANISMS = {  # config section -> mechanism ids of DESIGN.md section 2
+    "population": "M1", "landscape": "M1", "border": "M2", "orders": "M3", "truce": "M4, M5",
+    "repression": "M6", "isolation": "M7", "ceasefire": "M8", "prisons": "M9",
+    "civilians": "M10", "police": "M11", "reporting": "M12",
+}
+
+
+# ----------------------------------------------------------------------------- policies
+@dataclass
+class PolicyConfig:
+    name: str = MISSING
+    description: str = ""
+    levers: LeversConfig = field(default_factory=LeversConfig)
+
+
+@dataclass
+class PolicySpell:
+    """One dated entry of a timeline: `policy` is active from `start` to `end` inclusive."""
+    policy: str = MISSING
+    start: str = MISSING
+    end: Optional[str] = None  # None: until the end of the run
+
+
+@dataclass
+class ScenarioConfig:
+    name: str = MISSING
+    description: str = ""
+    start: str = "2011-01-01"
+    end: str = "2017-12-31"
+    timeline: list[PolicySpell] = field(default_factory=list)
+
+
+@dataclass
+class OutputConfig:
+    figures: bool = True
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    start: str = "${scenario.start}"
+    end: str = "${scenario.end}"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    scenario: ScenarioConfig = MISSING
+    policies: dict[str, PolicyConfig] = field(default_factory=dict)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+
+
+# ----------------------------------------------------------------------------- validation
+class ConfigError(ValueError):
+    """A configuration value is not accepted; the message names the key and what is."""
+
+
+def parse_date(value: str, key: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{key}: '{value}' is not a date; accepted: YYYY-MM-DD") from None
+
+
+def _check_ranges(node: Any, prefix: str) -> None:
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        key = f"{prefix}.{f.name}"
+        if dataclasses.is_dataclass(value):
+            _check_ranges(value, key)
+            continue
+        lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+        if value is None or isinstance(value, (str, bool)) or (lo is None and hi is None):
+            continue
+        if lo is not None and value < lo or hi is not None and value > hi:
+            accepted = (f"[{lo}, {hi}]" if hi is not None else
+                        ("a non-negative number" if lo == 0 else f">= {lo}"))
+            raise ConfigError(f"{key}: {value} is out of range; accepted: {accepted}")
+
+
+def check_levers(levers: LeversConfig, key: str) -> None:
+    if levers.leader_prison is not None and levers.leader_prison not in PRISONS:
+        raise ConfigError(f"{key}.leader_prison: '{levers.leader_prison}' is unknown; "
+                          f"accepted: {', '.join(PRISONS)}")
+    for name in ("leaders_moved", "soldiers_deployed", "lethal_force", "arrest_intensity"):
+        value = getattr(levers, name)
+        if value is not None and value < 0:
+            raise ConfigError(f"{key}.{name}: {value} is negative; accepted: >= 0")
+    if levers.negotiation is not None and not 0 <= levers.negotiation <= 1:
+        raise ConfigError(f"{key}.negotiation: {levers.negotiation} is out of range; "
+                          "accepted: [0, 1]")
+
+
+def validate(cfg: Config) -> None:
+    """Check what types alone cannot: ranges, dates, and names that must exist."""
+    _check_ranges(cfg.model, "model")
+    pop = cfg.model.population
+    if pop.share_ms13 + pop.share_b18s > 1:
+        raise ConfigError("model.population.share_ms13: with share_b18s it exceeds 1; "
+                          "accepted: shares summing to at most 1")
+    check_levers(cfg.model.levers, "model.levers")
+    for name, pol in cfg.policies.items():
+        check_levers(pol.levers, f"policies.{name}.levers")
+    start = parse_date(cfg.start, "start")
+    end = parse_date(cfg.end, "end")
+    if end < start:
+        raise ConfigError(f"end: {end} is before start {start}; accepted: a date on or after "
+                          "start")
+    known = sorted(cfg.policies)
+    for i, spell in enumerate(cfg.scenario.timeline):
+        key = f"scenario.timeline[{i}]"
+        if spell.policy not in cfg.policies:
+            raise ConfigError(f"{key}.policy: '{spell.policy}' is unknown; accepted: "
+                              f"{', '.join(known)}")
+        s = parse_date(spell.start, f"{key}.start")
+        if spell.end is not None and parse_date(spell.end, f"{key}.end") < s:
+            raise ConfigError(f"{key}.end: {spell.end} is before its start {spell.start}; "
+                              "accepted: a date on or after start")

@@ -1,0 +1,355 @@
+"""PNG figures of one run: the trajectory against the reports, homicides by kind, the territory.
+
+Figures are built with matplotlib's object API (``Figure`` plus an Agg canvas), never
+pyplot, so nothing touches global backend state and figures are freed with the
+function. Files are written atomically and without a Software/date tag, so the same
+data always gives byte-identical PNGs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from sim.observation import Fit, ReportedFigure, compare
+
+__all__ = ["plot_trajectory", "plot_kinds", "plot_territory"]
+
+_SIZE = (11.0, 7.0)
+_DPI = 110
+_ROLLING_DAYS = 30
+
+_KIND_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("gang_vs_gang", "gang vs gang"),
+    ("gang_vs_civilian", "gang vs civilian"),
+    ("gang_vs_security", "gang vs security forces"),
+    ("security_vs_gang", "security forces vs gang"),
+)
+_KIND_COLOURS = ("#4c72b0", "#dd8452", "#c44e52", "#55a868")
+
+_STATUS_COLOURS = {True: "#1a7f37", False: "#cf222e", None: "#6e7781"}
+_SECURITY_SERIES: tuple[tuple[str, str, str], ...] = (
+    ("police_killed", "police killed", "#1f4e9c"),
+    ("soldiers_killed", "soldiers killed", "#6b8e23"),
+    ("relatives_killed", "relatives of security forces killed", "#9c27b0"),
+)
+
+_GANG_COLOURS = ("#1f77b4", "#ff7f0e", "#9467bd")  # MS-13, B18 Sureños, B18 Revolucionarios
+_NO_GANG = "#b0b0b0"
+_UNINHABITED = "#f7f7f7"
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def _new_figure(nrows: int = 1, height_ratios: Sequence[float] | None = None) -> tuple[Figure, list]:
+    fig = Figure(figsize=_SIZE, dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": height_ratios})
+    return fig, list(axes[:, 0])
+
+
+def _save(fig: Figure, path: str | os.PathLike[str]) -> None:
+    """Save atomically (temp file in the same folder, then rename) and free the figure."""
+    target = Path(path)
+    suffix = target.suffix or ".png"
+    # A unique name opened normally (not mkstemp, which makes the file 0600 whatever the umask).
+    tmp = target.parent / f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex}{suffix}"
+    try:
+        # No Software tag: PNG bytes then depend on the data only, not on the matplotlib version.
+        fig.savefig(tmp, dpi=_DPI, format=suffix.lstrip("."), metadata={"Software": None})
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        fig.clear()
+
+
+def _dates(df: pd.DataFrame) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(df["date"])).normalize()
+
+
+def _format_date_axis(ax) -> None:
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _policy_periods(dates: pd.DatetimeIndex, policies: pd.Series) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """Runs of identical policy combinations as (combination, first day, day after the last)."""
+    labels = policies.fillna("").astype(str).str.strip().to_numpy()
+    if not len(labels):
+        return []
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [len(labels)]))
+    one_day = pd.Timedelta(days=1)
+    return [(labels[s], dates[s], dates[e - 1] + one_day) for s, e in zip(starts, ends) if labels[s]]
+
+
+def _shade_policies(axes: Sequence, periods: list[tuple[str, pd.Timestamp, pd.Timestamp]]) -> list[Patch]:
+    """Shade each policy combination in its own colour; return legend handles in order of first use."""
+    combos = list(dict.fromkeys(label for label, _, _ in periods))
+    palette = [tuple(c) for c in _qualitative(len(combos))]
+    colour = dict(zip(combos, palette))
+    for label, start, stop in periods:
+        for ax in axes:
+            ax.axvspan(start, stop, color=colour[label], alpha=0.18, lw=0, zorder=0)
+    return [Patch(facecolor=colour[c], alpha=0.35, label=c.replace("+", " + ")) for c in combos]
+
+
+def _qualitative(n: int) -> np.ndarray:
+    cmap = colormaps["tab20" if n > 10 else "tab10"]
+    return np.array([cmap(i % cmap.N)[:3] for i in range(n)])
+
+
+def _segment(ax, figure: ReportedFigure, level: float, colour: str, lower_bound: bool) -> None:
+    """A reported figure drawn as a horizontal segment over its own window."""
+    x = [pd.Timestamp(figure.start), pd.Timestamp(figure.end + dt.timedelta(days=1))]
+    ax.plot(x, [level, level], color=colour, lw=2.8, solid_capstyle="butt", zorder=5)
+    if lower_bound:
+        ax.plot(x, [level, level], ls="none", marker="^", ms=7, color=colour, zorder=6)
+    elif figure.days < 20:  # a few days are a speck on a seven-year axis: mark the middle
+        ax.plot([x[0] + (x[1] - x[0]) / 2], [level], ls="none", marker="D", ms=4, color=colour, zorder=6)
+    ax.annotate(
+        figure.id,
+        (x[0] + (x[1] - x[0]) / 2, level),
+        xytext=(0, 4),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=6,
+        color=colour,
+        zorder=6,
+    )
+
+
+def _per_day_level(figure: ReportedFigure) -> float | None:
+    """The reported figure as a daily rate, or None when it has no such reading."""
+    if figure.kind in ("mean", "lower_bound_mean", "level"):
+        return figure.value
+    if figure.kind in ("total", "lower_bound_total"):
+        return figure.value / figure.days
+    return None
+
+
+# ---------------------------------------------------------------- trajectory
+
+
+def plot_trajectory(df: pd.DataFrame, fit: Fit | None, path: str | os.PathLike[str], scale: float = 1.0) -> None:
+    """Daily homicides and security-force deaths against every reported figure.
+
+    Top: daily homicides (national units) with a 30-day centred mean, each reported
+    homicide figure as a segment over its window (green within tolerance, red outside,
+    grey not compared), policy periods shaded. Bottom: police, soldiers and relatives
+    killed per 30 days with the reported figures as per-30-day segments. Without a
+    ``fit`` the run is compared with the packaged figures here.
+    """
+    dates = _dates(df)
+    if fit is None:
+        fit = compare(df, scale=scale)
+    status = {r.figure.id: r.within for r in fit.rows}
+    first, stop_day = dates.min(), dates.max() + pd.Timedelta(days=1)
+    # Figures wholly outside the run would only stretch the date axis.
+    figures = [r.figure for r in fit.rows if pd.Timestamp(r.figure.start) < stop_day and pd.Timestamp(r.figure.end) >= first]
+
+    fig, (top, bottom) = _new_figure(2, height_ratios=(2.2, 1.0))
+
+    homicides = df["homicides"].to_numpy(dtype=float) / scale
+    rolling = pd.Series(homicides).rolling(_ROLLING_DAYS, center=True, min_periods=_ROLLING_DAYS // 2).mean()
+    top.plot(dates, homicides, color="#9aa5b1", lw=0.5, alpha=0.8, label="homicides per day (simulated)")
+    top.plot(dates, rolling.to_numpy(), color="#111111", lw=1.8, label=f"{_ROLLING_DAYS}-day centred mean")
+
+    for figure in figures:
+        if figure.series != "homicides":
+            continue
+        colour = _STATUS_COLOURS[status.get(figure.id)]
+        if figure.kind == "trend":
+            start, stop = pd.Timestamp(figure.start), pd.Timestamp(figure.end + dt.timedelta(days=1))
+            # Hatched, not filled: fills are reserved for policy periods.
+            top.axvspan(start, stop, fill=False, hatch="//", edgecolor=colour, alpha=0.2, lw=0, zorder=1)
+            rising = figure.value > 0
+            # y in axes fraction: the arrow stays visible whatever the homicide scale.
+            top.annotate(
+                "rising" if rising else "falling",
+                xy=(stop, 0.85 if rising else 0.6),
+                xytext=(start, 0.6 if rising else 0.85),
+                xycoords=("data", "axes fraction"),
+                textcoords=("data", "axes fraction"),
+                arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.5},
+                fontsize=8,
+                color=colour,
+                zorder=6,
+            )
+            continue
+        level = _per_day_level(figure)
+        if level is not None:  # the ratio has no daily reading
+            _segment(top, figure, level, colour, figure.kind.startswith("lower_bound"))
+
+    top.set_ylabel("homicides per day, national")
+    top.set_title("Homicides: simulated trajectory against the reported figures")
+    top.set_ylim(bottom=0)
+
+    for column, label, colour in _SECURITY_SERIES:
+        if column not in df.columns:
+            continue
+        per_30 = pd.Series(df[column].to_numpy(dtype=float) / scale).rolling(_ROLLING_DAYS, min_periods=1).sum()
+        bottom.plot(dates, per_30.to_numpy(), color=colour, lw=1.2, label=f"{label} (simulated, past 30 days)")
+        for figure in figures:
+            level = _per_day_level(figure) if figure.series == column else None
+            if level is not None:
+                _segment(bottom, figure, level * _ROLLING_DAYS, colour, figure.kind.startswith("lower_bound"))
+    bottom.set_ylabel("killed per 30 days, national")
+    bottom.set_title("Security forces and their relatives killed")
+    bottom.set_ylim(bottom=0)
+    bottom.set_xlim(first, stop_day)
+    _format_date_axis(bottom)
+
+    policy_handles: list[Patch] = []
+    if "policies" in df.columns:
+        policy_handles = _shade_policies((top, bottom), _policy_periods(dates, df["policies"]))
+
+    drawn = {status.get(f.id) for f in figures if f.series == "homicides" and f.kind != "ratio"}
+    report_handles = [
+        Line2D([], [], color=_STATUS_COLOURS[state], lw=2.8, label=f"reported: {label}")
+        for state, label in ((True, "within tolerance"), (False, "outside tolerance"), (None, "not compared"))
+        if state in drawn
+    ]
+    report_handles.append(Line2D([], [], color="#444444", lw=2.8, marker="^", label="reported lower bound"))
+    top.legend(handles=top.get_legend_handles_labels()[0] + report_handles, loc="upper left", fontsize=7, ncols=2)
+    bottom.legend(loc="upper left", fontsize=7, ncols=3)
+    if policy_handles:
+        fig.legend(
+            handles=policy_handles,
+            loc="outside lower center",
+            ncols=min(4, len(policy_handles)),
+            fontsize=7,
+            title="policies",
+            title_fontsize=8,
+        )
+    _save(fig, path)
+
+
+# ---------------------------------------------------------------- homicides by kind
+
+
+def plot_kinds(df: pd.DataFrame, path: str | os.PathLike[str], scale: float = 1.0) -> None:
+    """Monthly homicides by kind as a stacked area, with reported and true homicide totals."""
+    columns = [c for c, _ in _KIND_COLUMNS] + ["homicides", "homicides_true"]
+    monthly = (
+        pd.DataFrame(df[columns].to_numpy(dtype=float) / scale, columns=columns, index=_dates(df))
+        .resample("MS")
+        .sum()
+    )
+    fig, (ax,) = _new_figure(1)
+    ax.stackplot(
+        monthly.index,
+        [monthly[c].to_numpy() for c, _ in _KIND_COLUMNS],
+        labels=[label for _, label in _KIND_COLUMNS],
+        colors=_KIND_COLOURS,
+        alpha=0.85,
+    )
+    ax.plot(monthly.index, monthly["homicides_true"], color="#111111", lw=1.6, label="all homicides (incl. hidden bodies)")
+    ax.plot(monthly.index, monthly["homicides"], color="#111111", lw=1.6, ls="--", label="reported homicides (bodies found)")
+    ax.set_ylabel("homicides per month, national")
+    ax.set_title("Homicides by kind (simulated)")
+    ax.set_ylim(bottom=0)
+    _format_date_axis(ax)
+    ax.legend(loc="upper left", fontsize=8)
+    _save(fig, path)
+
+
+# ---------------------------------------------------------------- territory
+
+
+def _territory_rgb(gang: np.ndarray, violence: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """RGB image indexed [x, y]: gang colour, darkened by violence, pale where nobody lives."""
+    rgb = np.empty(gang.shape + (3,))
+    rgb[:] = to_rgb(_NO_GANG)
+    for g, colour in enumerate(_GANG_COLOURS):
+        rgb[gang == g] = to_rgb(colour)
+    # Violence is heavy-tailed: scale by the 95th percentile of violent cells so a few
+    # massacres do not wash out the rest of the map.
+    positive = violence[violence > 0]
+    if positive.size:
+        ceiling = float(np.quantile(positive, 0.95)) or float(positive.max())
+        shade = np.clip(violence / ceiling, 0.0, 1.0)
+        rgb *= (1.0 - 0.7 * shade)[..., None]
+    rgb[population <= 0] = to_rgb(_UNINHABITED)
+    return rgb
+
+
+def plot_territory(
+    gang: np.ndarray,
+    violence: np.ndarray,
+    population: np.ndarray,
+    police_xy: np.ndarray,
+    path: str | os.PathLike[str],
+    gang_names: Sequence[str] = ("MS-13", "Barrio 18 Sureños", "Barrio 18 Revolucionarios"),
+    date: dt.date | str | None = None,
+    army_xy: np.ndarray | None = None,
+) -> None:
+    """Map of gang control, recent violence and police / army units.
+
+    Arrays are indexed [x, y] and drawn with x horizontal; ``gang`` holds -1 for no
+    gang and 0..2 for the gangs of ``gang_names``.
+    """
+    gang = np.asarray(gang)
+    violence = np.asarray(violence, dtype=float)
+    population = np.asarray(population, dtype=float)
+    if not (gang.shape == violence.shape == population.shape) or gang.ndim != 2:
+        raise ValueError(
+            "gang, violence and population must be 2-D of one shape, "
+            f"got {gang.shape}, {violence.shape}, {population.shape}"
+        )
+    width, height = gang.shape
+
+    fig, (ax,) = _new_figure(1)
+    # imshow wants [row, column] = [y, x]; origin lower puts y = 0 at the bottom.
+    ax.imshow(
+        _territory_rgb(gang, violence, population).transpose(1, 0, 2),
+        origin="lower",
+        interpolation="nearest",
+        extent=(-0.5, width - 0.5, -0.5, height - 0.5),
+    )
+    handles: list = [Patch(facecolor=c, label=name) for c, name in zip(_GANG_COLOURS, gang_names)]
+    handles += [
+        Patch(facecolor=_NO_GANG, label="no gang"),
+        Patch(facecolor=_UNINHABITED, edgecolor="#999999", label="uninhabited"),
+        Patch(facecolor="#333333", label="darker: more recent violence"),
+    ]
+    for units, marker, colour, label in (
+        (police_xy, "o", "#ffffff", "police unit"),
+        (army_xy, "^", "#ffd700", "army unit"),
+    ):
+        if units is None:
+            continue
+        xy = np.asarray(units, dtype=float).reshape(-1, 2)
+        ax.scatter(xy[:, 0], xy[:, 1], s=14, marker=marker, c=colour, edgecolors="#000000", linewidths=0.6, zorder=3)
+        handles.append(Line2D([], [], ls="none", marker=marker, markerfacecolor=colour, markeredgecolor="#000000", label=label))
+
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(-0.5, height - 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("x (cell)")
+    ax.set_ylabel("y (cell)")
+    title = "Territorial control, recent violence and security forces"
+    ax.set_title(f"{title}, {date}" if date is not None else title)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+    _save(fig, path)

@@ -1,0 +1,216 @@
+"""The daily processes M2-M12 of DESIGN.md section 2, each computed for all agents at once.
+
+Each function reads the model's state arrays and parameters, draws today's events with the
+model's generator, and returns counts; `GangViolenceModel.step` applies them in a fixed order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.config import PRISONS
+from sim.state import relax
+
+if TYPE_CHECKING:
+    from sim.model import GangViolenceModel
+
+ISOLATION = PRISONS.index("isolation")
+
+
+def leader_orders(m: "GangViolenceModel") -> None:
+    """M3, M4, M5: leaders weigh benefits against grievance; orders reach cliques imperfectly.
+
+    Benefits delivered (negotiation) raise the incentive to order restraint; when they stop,
+    the incentive fades while the memory of them (expectation) lingers, and the gap becomes
+    grievance, which leaders turn into pressure orders. What reaches a clique is the order
+    times its leader's prison communication times the clique's obedience.
+    """
+    p, L, lv = m.cfg.model, m.leaders, m.levers
+    benefits = lv.negotiation
+    rate = np.where(benefits > L.incentive, relax(p.truce.incentive_rise_days),
+                    relax(p.truce.incentive_halflife_days))
+    L.incentive += (benefits - L.incentive) * rate
+    L.expectation += np.maximum(L.incentive - L.expectation, 0) * relax(
+        p.truce.incentive_rise_days * 4) - np.maximum(L.expectation - L.incentive, 0) * relax(
+        p.truce.expectation_halflife_days)
+    L.grievance[:] = np.clip(L.expectation - L.incentive, 0.0, 1.0)
+    comm_by_prison = np.array([p.orders.comm_max_security, p.orders.comm_low_security,
+                               p.orders.comm_isolation])
+    visits = 1.0 if lv.visits else 1.0 - p.orders.visits_share
+    L.comm[:] = comm_by_prison[L.prison] * visits
+    C = m.cliques
+    reach = L.comm[C.leader] * C.obedience
+    C.restraint[:] = reach * L.incentive[C.leader]
+    C.pressure[:] = reach * L.grievance[C.leader]
+
+
+def ceasefire_norm(m: "GangViolenceModel") -> None:
+    """M8: the gangs' own order spreads through the street leadership, obeyed at once by those
+    who follow orders; without fresh orders the norm fades, and revenge erodes it."""
+    c, C = m.cfg.model.ceasefire, m.cliques
+    if m.levers.gang_ceasefire:
+        target = c.reach * C.obedience
+        C.norm += np.maximum(target - C.norm, 0) * relax(c.adoption_halflife_days)
+    else:
+        C.norm *= 1 - relax(c.norm_halflife_days)
+    C.norm *= np.clip(1 - c.erosion_per_revenge * C.revenge, 0, 1)
+
+
+def aggression(m: "GangViolenceModel") -> None:
+    """M2-M4, M8: today's aggression of each clique, as a multiplier of its 2011 level."""
+    p, C = m.cfg.model, m.cliques
+    C.aggression[:] = (C.arms
+                       * (1 - p.orders.restraint_strength * C.restraint)
+                       * (1 + p.orders.attack_strength * C.pressure)
+                       * (1 - p.ceasefire.strength * C.norm)
+                       * (1 + C.retaliation))
+
+
+def border_killings(m: "GangViolenceModel") -> tuple[np.ndarray, np.ndarray]:
+    """M2: killings across rival borders. Returns (killings by attacker, victims per clique)."""
+    p, C, land = m.cfg.model.border, m.cliques, m.landscape
+    lam = p.kill_rate * C.street[land.edge_src] * C.aggression[land.edge_src] * land.edge_share
+    kills = m.rng.poisson(lam)
+    n = len(C.street)
+    victims = np.minimum(np.bincount(land.edge_dst, weights=kills, minlength=n).astype(np.int64),
+                         C.street)
+    by_killer = np.bincount(land.edge_src, weights=kills, minlength=n).astype(np.int64)
+    # victims capped by clique size: drop the excess from the killers' tally proportionally
+    excess = int(by_killer.sum() - victims.sum())
+    if excess > 0:
+        by_killer = _remove_excess(by_killer, excess, m.rng)
+    return by_killer, victims
+
+
+def _remove_excess(counts: np.ndarray, excess: int, rng: np.random.Generator) -> np.ndarray:
+    counts = counts.copy()
+    for _ in range(excess):
+        i = rng.choice(np.flatnonzero(counts))
+        counts[i] -= 1
+    return counts
+
+
+def security_operations(m: "GangViolenceModel", street_left: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """M6, M9: security forces kill (lethal force) and arrest (raids) gang members."""
+    r, C, lv = m.cfg.model.repression, m.cliques, m.levers
+    effort = C.presence * m.security_effort()
+    killed = np.minimum(m.rng.poisson(r.lethal_kill_rate * lv.lethal_force * effort
+                                      * street_left), street_left)
+    p_arrest = np.clip(r.arrest_rate * lv.arrest_intensity * effort, 0, 1)
+    arrested = m.rng.binomial(street_left - killed, p_arrest)
+    return killed, arrested
+
+
+def attacks_on_security(m: "GangViolenceModel") -> tuple[int, int, int]:
+    """M6, M7: gangs kill police, soldiers and their relatives: revenge, pressure orders from
+    leaders, and planned campaigns. Returns (police, soldiers, relatives) killed."""
+    p, C, G = m.cfg.model, m.cliques, m.gangs
+    r = p.repression
+    phase1 = (G.security_days > 0)[C.gang] * p.isolation.campaign_hostility
+    phase2 = (G.relatives_days > 0)[C.gang] * p.isolation.campaign_hostility
+    base = r.security_kill_rate * C.street * C.presence * C.arms
+    hostility = 1 + r.pressure_gain * C.pressure + C.revenge
+    security = int(m.rng.poisson(base * (hostility + phase1)).sum())
+    relatives = int(m.rng.poisson(r.relatives_per_security_killing * base
+                                  * (hostility + phase2)).sum())
+    police, army = m.deployed_personnel()
+    exposed_army = army * r.soldier_exposure
+    soldiers = int(m.rng.binomial(security, exposed_army / max(police + exposed_army, 1)))
+    return security - soldiers, soldiers, relatives
+
+
+def civilian_killings(m: "GangViolenceModel") -> tuple[np.ndarray, int]:
+    """M10: gangs kill residents of their territory (extortion refused, suspicion, spill-over)
+    and recently deported returnees. Returns (killed per block of a clique, deportees killed)."""
+    c, C, civ = m.cfg.model.civilians, m.cliques, m.civilians
+    n = len(C.street)
+    killed = np.minimum(m.rng.poisson(c.kill_rate * C.street * C.aggression), civ.size[:n])
+    mean_aggr = float(np.average(C.aggression, weights=np.maximum(C.street, 1)))
+    per_resident = c.kill_rate * C.street.sum() / max(civ.size.sum(), 1)
+    deportees = min(int(m.rng.poisson(c.deportee_risk * per_resident * mean_aggr
+                                      * civ.deportees)), civ.deportees)
+    return killed, deportees
+
+
+def economy(m: "GangViolenceModel", security_kills: np.ndarray, arrests: np.ndarray
+            ) -> tuple[int, np.ndarray]:
+    """M4, M6: extortion (up when fighting gives way to revenue), arms bought with it, and
+    recruitment fed by revenue and by repression. Returns (extortions, recruits per clique)."""
+    t, r, C = m.cfg.model.truce, m.cfg.model.repression, m.cliques
+    revenue = 1 + t.peace_extortion_gain * C.restraint  # extortion per member vs 2011
+    extortions = int(m.rng.poisson(t.extortion_rate * C.street * revenue).sum())
+    C.arms += (revenue ** t.rearm_elasticity - C.arms) * relax(t.arms_halflife_days)
+    lam = (r.recruit_rate * C.street * (1 + r.revenue_recruit_gain * (revenue - 1))
+           + r.recruits_per_repression * security_kills + r.recruits_per_arrest * arrests)
+    recruits = np.minimum(m.rng.poisson(lam), m.civilians.size[:len(C.street)])
+    return extortions, recruits
+
+
+def prison_releases(m: "GangViolenceModel") -> np.ndarray:
+    """M9: members leave prison; overcrowding speeds releases up."""
+    p, C = m.cfg.model.prisons, m.cliques
+    crowding = max(C.prison.sum() / max(p.capacity * m.scale, 1) - 1, 0)
+    rate = min(1 / p.mean_sentence_days * (1 + p.overcrowding_release_gain * crowding), 1)
+    return m.rng.binomial(C.prison, rate)
+
+
+def hidden_bodies(m: "GangViolenceModel", gang_kills: np.ndarray) -> int:
+    """M12: cliques following a restraint order hide some of their victims."""
+    share = np.clip(m.cfg.model.reporting.hide_share * m.cliques.restraint, 0, 1)
+    return int(m.rng.binomial(gang_kills, share).sum())
+
+
+def campaigns(m: "GangViolenceModel", security_kills: np.ndarray) -> None:
+    """M7: gangs whose leaders are isolated, or whose members security forces kill, build up
+    grievance; past a threshold they plan a campaign against security forces, then their
+    relatives."""
+    iso, G, C = m.cfg.model.isolation, m.gangs, m.cliques
+    isolated = np.bincount(m.leaders.gang, weights=m.leaders.prison == ISOLATION, minlength=3)
+    share = isolated / np.maximum(np.bincount(m.leaders.gang, minlength=3), 1)
+    members = np.bincount(C.gang, weights=C.street, minlength=3)
+    kills = np.bincount(C.gang, weights=security_kills, minlength=3)
+    G.grievance += (iso.grievance_per_isolated_day * share
+                    + iso.grievance_per_security_killing * kills / np.maximum(members / 1000, 1e-9))
+    ending = (G.security_days == 1)
+    G.security_days = np.maximum(G.security_days - 1, 0)
+    G.relatives_days = np.maximum(G.relatives_days - 1, 0)
+    G.relatives_days[ending] = iso.campaign_relatives_days
+    launch = (G.grievance >= iso.campaign_threshold) & (G.security_days == 0) & (
+        G.relatives_days == 0)
+    G.security_days[launch] = iso.campaign_security_days
+    G.grievance[launch] = 0.0
+    G.campaigns += int(launch.sum())
+
+
+def update_feelings(m: "GangViolenceModel", victims: np.ndarray, security_kills: np.ndarray
+                    ) -> None:
+    """M2, M6: each killing raises the victims' urge to retaliate; both fade with time."""
+    b, r, C = m.cfg.model.border, m.cfg.model.repression, m.cliques
+    C.retaliation *= 1 - relax(b.retaliation_halflife_days)
+    C.retaliation += b.retaliation_per_killing * victims
+    np.minimum(C.retaliation, b.retaliation_cap, out=C.retaliation)
+    C.revenge *= 1 - relax(r.revenge_halflife_days)
+    C.revenge += r.revenge_per_killing * security_kills
+
+
+def flight(m: "GangViolenceModel") -> tuple[int, int]:
+    """M10: residents emigrate, more where killings are frequent; some emigrants are deported
+    back and face a heightened risk until they settle. Returns (fled, deported back)."""
+    c, civ, C = m.cfg.model.civilians, m.civilians, m.cliques
+    n = len(C.street)
+    rate_per_100k = np.zeros(len(civ.size))
+    rate_per_100k[:n] = C.violence * 365e5 / np.maximum(civ.size[:n], 1)
+    p = np.clip(c.flight_base + c.flight_per_violence * rate_per_100k, 0, 1)
+    fled = m.rng.binomial(civ.size, p)
+    civ.size -= fled
+    deported = int(m.rng.binomial(civ.abroad, c.deportation_rate))
+    civ.abroad += int(fled.sum()) - deported
+    civ.deportees += deported
+    settled = int(m.rng.binomial(civ.deportees, relax(c.reintegration_halflife_days)))
+    if settled:
+        civ.deportees -= settled
+        civ.size += m.rng.multinomial(settled, civ.size / civ.size.sum())
+    return int(fled.sum()), deported

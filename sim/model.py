@@ -1,0 +1,406 @@
+"""GangViolenceModel: the Mesa model, one step a day with a calendar date."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mesa import DataCollector, Model
+from mesa.discrete_space import OrthogonalMooreGrid
+from omegaconf import DictConfig, OmegaConf
+
+from sim import mechanisms as mech
+from sim.agents import Civilian, GangClique, ImprisonedLeader, PoliceUnit, sample_units
+from sim.config import PRISONS, Config, LeversConfig, parse_date, validate
+from sim.landscape import generate
+from sim.policy import Timeline
+from sim.state import (CivilianState, CliqueState, GangState, LeaderState, SecurityState,
+                       relax)
+
+# the daily series of DESIGN.md section 5 (plus a few stocks), in output order
+SERIES = ("homicides", "homicides_true", "hidden", "gang_vs_gang", "gang_vs_civilian",
+          "gang_vs_security", "security_vs_gang", "police_killed", "soldiers_killed",
+          "relatives_killed", "gang_members_street", "gang_members_prison", "arrests",
+          "releases", "recruits", "civilians_fled", "deported", "extortion", "police_officers",
+          "soldiers_deployed", "police_morale", "population", "leaders_isolated",
+          "ceasefire_norm", "campaign_active", "police_resigned")
+
+
+def load_config(cfg: Config | DictConfig | None = None, **overrides: Any) -> Config:
+    """A typed, validated Config from a DictConfig, a Config, or the packaged defaults.
+
+    `overrides` use dotted keys, e.g. load_config(**{"model.scale": 0.05, "seed": 3}).
+    """
+    if cfg is None:
+        from sim.compose import compose
+        cfg = compose([f"{k}={v}" for k, v in overrides.items()])
+        overrides = {}
+    if isinstance(cfg, Config):
+        cfg = OmegaConf.structured(cfg)
+    for key, value in overrides.items():
+        OmegaConf.update(cfg, key, value, merge=False)
+    typed = OmegaConf.to_object(cfg) if isinstance(cfg, DictConfig) else cfg
+    validate(typed)
+    return typed
+
+
+class GangViolenceModel(Model):
+    """Gang cliques, imprisoned leaders, police units and civilians on a territory grid."""
+
+    def __init__(self, cfg: Config | DictConfig | None = None, rng: int | None = None):
+        self.cfg = cfg = load_config(cfg)
+        super().__init__(rng=cfg.seed if rng is None else rng)
+        self.dead = 0  # everyone killed so far, for the people ledger
+        p = cfg.model
+        self.scale = p.scale
+        self.start_date = parse_date(cfg.start, "start")
+        self.end_date = parse_date(cfg.end, "end")
+        self.date = self.start_date
+        self.timeline = Timeline.from_config(cfg.scenario, cfg.policies, p.levers)
+        self._change_days = self.timeline.change_days()
+        self.levers: LeversConfig = self.timeline.levers(self.date)
+        self.grid = OrthogonalMooreGrid((p.landscape.width, p.landscape.height), torus=False,
+                                        random=self.random)
+        self._create_landscape()
+        self._create_cliques()
+        self._create_leaders()
+        self._create_civilians()
+        self._create_security()
+        self.today: dict[str, float] = dict.fromkeys(SERIES, 0.0)
+        self.datacollector = DataCollector(
+            model_reporters={name: _reporter(name) for name in SERIES}
+            | {"policies": lambda mdl: mdl.policy_names})
+        self.policy_names = self.timeline.names(self.date)
+        self._apply_policies(self.date)
+        self._change_days.discard(self.start_date)  # already applied
+        # 2011 coverage (police plus baseline soldiers) is the reference for security effort
+        self._national_ratio = self._ratio
+        self._update_presence()
+        self.running = True
+
+    # ------------------------------------------------------------------ set-up
+    def _create_landscape(self) -> None:
+        p = self.cfg.model
+        pop = p.population
+        self.n_cliques = max(6, round(pop.n_cliques * self.scale))
+        shares = (pop.share_ms13, pop.share_b18s, max(1 - pop.share_ms13 - pop.share_b18s, 0))
+        self.landscape = generate(p.landscape, pop.population * self.scale, self.n_cliques,
+                                  shares, self.rng)
+        land = self.landscape
+        self.grid.create_property_layer("population", 0.0, float)
+        self.grid.create_property_layer("gang", -1, int)
+        self.grid.create_property_layer("violence", 0.0, float)
+        self.grid.population.data = land.population
+        self.grid.gang.data = land.gang
+        self._territory_weights = land.population / np.maximum(
+            np.where(land.owner >= 0, land.territory_pop[np.maximum(land.owner, 0)],
+                     land.outside_pop), 1e-9)
+
+    def _create_cliques(self) -> None:
+        p, land, n = self.cfg.model, self.landscape, self.n_cliques
+        # members spread over cliques by the size of the territory they prey on
+        weight = np.sqrt(np.maximum(land.territory_pop, 1.0))
+        street = self.rng.multinomial(round(p.population.street_members * self.scale),
+                                      weight / weight.sum())
+        prison = self.rng.multinomial(round(p.population.prison_members * self.scale),
+                                      weight / weight.sum())
+        o = p.orders
+        a = o.obedience_mean * o.obedience_concentration
+        b = (1 - o.obedience_mean) * o.obedience_concentration
+        obedience = self.rng.beta(max(a, 1e-3), max(b, 1e-3), n)
+        n_leaders = max(3, round(p.population.n_leaders * self.scale))
+        leader_gang = np.arange(n_leaders) % 3
+        leader = np.array([self.rng.choice(np.flatnonzero(leader_gang == g))
+                           for g in land.clique_gang])
+        has_rival = np.bincount(land.edge_src, minlength=n) > 0
+        self.cliques = CliqueState(
+            street=street.astype(np.int64), prison=prison.astype(np.int64),
+            gang=land.clique_gang, leader=leader, obedience=obedience, has_rival=has_rival,
+            retaliation=np.zeros(n), revenge=np.zeros(n), arms=np.ones(n), norm=np.zeros(n),
+            presence=np.ones(n), violence=np.zeros(n))
+        cells = [self.grid._cells[tuple(xy)] for xy in land.clique_home]
+        GangClique.create_agents(self, n, idx=list(range(n)), gang=list(land.clique_gang),
+                                 leader=list(leader), cell=cells)
+        self._leader_gang = leader_gang
+
+    def _create_leaders(self) -> None:
+        g = self._leader_gang
+        n = len(g)
+        self.leaders = LeaderState(
+            gang=g, prison=np.full(n, PRISONS.index("max_security")), comm=np.zeros(n),
+            incentive=np.zeros(n), expectation=np.zeros(n), grievance=np.zeros(n))
+        ImprisonedLeader.create_agents(self, n, idx=list(range(n)), gang=list(g))
+        self.gangs = GangState()
+
+    def _create_civilians(self) -> None:
+        land, C = self.landscape, self.cliques
+        total = round(self.cfg.model.population.population * self.scale)
+        n = self.n_cliques
+        weights = np.append(land.territory_pop, land.outside_pop)
+        size = self.rng.multinomial(total - int(C.street.sum() + C.prison.sum()),
+                                    weights / weights.sum())
+        self.civilians = CivilianState(size=size.astype(np.int64))
+        outside = np.argwhere(land.owner < 0)
+        populated = outside[land.population[tuple(outside.T)] > 0]
+        home = populated[np.argmax(land.population[tuple(populated.T)])] if len(populated) \
+            else land.clique_home[0]
+        cells = [self.grid._cells[tuple(xy)] for xy in land.clique_home] + [
+            self.grid._cells[tuple(home)]]
+        Civilian.create_agents(self, n + 1, idx=list(range(n + 1)), cell=cells)
+
+    def _create_security(self) -> None:
+        pop, police_cfg = self.cfg.model.population, self.cfg.model.police
+        officers = round(pop.police_officers * self.scale)
+        n_units = max(4, round(officers / pop.unit_size))
+        personnel = np.full(n_units, officers // n_units)
+        personnel[: officers - personnel.sum()] += 1
+        self.police_units = list(PoliceUnit.create_agents(
+            self, n_units, idx=list(range(n_units)), force="police", personnel=list(personnel)))
+        self.army_units: list[PoliceUnit] = []
+        self.unit_personnel = max(1, officers // n_units)
+        self.security = SecurityState(morale=1.0, authorized=officers,
+                                      army_barracks=round(pop.army_soldiers * self.scale))
+        self._national_ratio: float | None = None
+        self._patrol_p = self.landscape.population.ravel() / self.landscape.population.sum()
+        self.redeploy()
+        self._next_redeploy = police_cfg.redeploy_days
+
+    # ------------------------------------------------------------------ policies
+    def _apply_policies(self, day: dt.date) -> None:
+        """Switch levers on a change day; prison transfers happen when a policy starts."""
+        self.levers = self.timeline.levers(day)
+        self.policy_names = self.timeline.names(day)
+        for spell in self.timeline.starting(day):
+            lv = spell.policy.levers
+            if lv.leader_prison is not None:
+                self.transfer_leaders(lv.leader_prison, lv.leaders_moved)
+        self.set_soldiers(self.levers.soldiers_deployed)
+
+    def transfer_leaders(self, prison: str, count: int | None) -> None:
+        """Move `count` leaders (national number, scaled; None = all) not yet there."""
+        code = PRISONS.index(prison)
+        leaders = self.agents_by_type[ImprisonedLeader]
+        movable = [a for a in leaders if self.leaders.prison[a.idx] != code]
+        if count is not None:
+            k = min(len(movable), round(count * self.scale))
+            movable = [movable[i] for i in sorted(self.rng.choice(len(movable), k, replace=False))]
+        for leader in movable:
+            leader.transfer(prison)
+
+    def set_soldiers(self, soldiers: int) -> None:
+        """Deploy or withdraw army units to match the lever (national number, scaled)."""
+        target = round(soldiers * self.scale / self.unit_personnel)
+        active = [u for u in self.army_units if u.deployed]
+        while len(active) < target:
+            idle = [u for u in self.army_units if not u.deployed]
+            if idle:
+                unit = idle[0]
+            else:
+                unit = PoliceUnit(self, len(self.police_units) + len(self.army_units), "army", 0)
+                self.army_units.append(unit)
+            take = min(self.unit_personnel - unit.personnel, self.security.army_barracks)
+            unit.personnel += take
+            self.security.army_barracks -= take
+            unit.deployed = True
+            unit.post(self._patrol_cell())
+            active.append(unit)
+        for unit in active[target:]:
+            self.security.army_barracks += unit.personnel
+            unit.personnel = 0
+            unit.withdraw()
+        self._update_presence()
+
+    # ------------------------------------------------------------------ security forces
+    def deployed_units(self) -> list[PoliceUnit]:
+        return self.police_units + [u for u in self.army_units if u.deployed]
+
+    def deployed_personnel(self) -> tuple[int, int]:
+        police = sum(u.personnel for u in self.police_units)
+        army = sum(u.personnel for u in self.army_units if u.deployed)
+        return police, army
+
+    def security_effort(self) -> float:
+        """National effort relative to 2011 coverage, damped by low police morale."""
+        return self._coverage * (0.5 + 0.5 * self.security.morale)
+
+    def _patrol_cell(self):
+        i = self.rng.choice(len(self._patrol_p), p=self._patrol_p)
+        return self.grid._cells[divmod(int(i), self.cfg.model.landscape.height)]
+
+    def redeploy(self) -> None:
+        """Units move: some to the most violent territories, the rest to patrol areas."""
+        cfg, C = self.cfg.model.police, self.cliques
+        hot = C.violence / C.violence.sum() if C.violence.sum() > 0 else None
+        for unit in self.deployed_units():
+            if hot is not None and self.rng.random() < cfg.hotspot_share:
+                unit.post(self.grid._cells[tuple(self.landscape.clique_home[
+                    self.rng.choice(len(hot), p=hot)])])
+            else:
+                unit.post(self._patrol_cell())
+        self._update_presence()
+
+    def _update_presence(self) -> None:
+        land, w = self.landscape, self.cfg.model.police.local_presence_weight
+        units = self.deployed_units()
+        xy = np.array([u.cell.coordinate for u in units])
+        people = np.array([u.personnel for u in units], dtype=float)
+        owner = land.owner[xy[:, 0], xy[:, 1]]
+        inside = owner >= 0
+        local = np.bincount(owner[inside], weights=people[inside], minlength=self.n_cliques)
+        total = people.sum()
+        ratio = total / max(self.civilians.size.sum(), 1)
+        local_ratio = local / np.maximum(self.civilians.size[:self.n_cliques], 1) / max(ratio, 1e-12)
+        self.cliques.presence[:] = (1 - w) + w * local_ratio
+        self._ratio = ratio
+        self._coverage = 1.0 if self._national_ratio is None else ratio / self._national_ratio
+
+    def _police_events(self, police_killed: int, soldiers_killed: int) -> None:
+        """M11: killed officers leave their units, morale falls, some quit, the state hires."""
+        m, sec = self.cfg.model.police, self.security
+        personnel = np.array([u.personnel for u in self.police_units], dtype=float)
+        for unit in sample_units(self.police_units, personnel, police_killed, self.rng):
+            unit.lose(1)
+        army = [u for u in self.army_units if u.deployed]
+        for unit in sample_units(army, np.array([u.personnel for u in army], float),
+                                 soldiers_killed, self.rng):
+            unit.lose(1)
+            if self.security.army_barracks > 0:  # replaced from the barracks
+                self.security.army_barracks -= 1
+                unit.personnel += 1
+        sec.morale += (1 - sec.morale) * relax(m.morale_recovery_halflife_days)
+        # morale responds to national losses: a killing at scale s stands for 1/s killings
+        sec.morale = max(0.0, sec.morale - m.morale_drop_per_killing
+                         * (police_killed + soldiers_killed) / self.scale)
+        officers = int(personnel.sum()) - police_killed
+        quit_p = m.resignation_base + m.resignation_low_morale * (1 - sec.morale)
+        resigned = int(self.rng.binomial(max(officers, 0), min(quit_p, 1)))
+        personnel = np.array([u.personnel for u in self.police_units], dtype=float)
+        left = sum(u.lose(1) for u in sample_units(self.police_units, personnel, resigned,
+                                                   self.rng))
+        hires = int(self.rng.binomial(max(sec.authorized - officers + left, 0),
+                                      relax(m.hiring_halflife_days)))
+        hires = min(hires, int(self.civilians.size[-1]))
+        if hires:
+            smallest = min(self.police_units, key=lambda u: u.personnel)
+            smallest.personnel += hires
+        # quitters rejoin civilian life, recruits come from it: people are conserved
+        self.civilians.size[-1] += left - hires
+        self.today["police_resigned"] = left
+
+    # ------------------------------------------------------------------ the day
+    def step(self) -> None:
+        if self.date in self._change_days:
+            self._apply_policies(self.date)
+        C, civ, n = self.cliques, self.civilians, self.n_cliques
+        mech.leader_orders(self)
+        mech.ceasefire_norm(self)
+        mech.aggression(self)
+        by_killer, gg_victims = mech.border_killings(self)
+        C.street -= gg_victims
+        sg, arrests = mech.security_operations(self, C.street)
+        C.street -= sg + arrests
+        C.prison += arrests
+        police_k, soldiers_k, relatives_k = mech.attacks_on_security(self)
+        civ_killed, deportees_killed = mech.civilian_killings(self)
+        civ.size[:n] -= civ_killed
+        civ.deportees -= deportees_killed
+        relatives_k = min(relatives_k, int(civ.size[-1]))
+        civ.size[-1] -= relatives_k
+        extortions, recruits = mech.economy(self, sg, arrests)
+        civ.size[:n] -= recruits
+        C.street += recruits
+        releases = mech.prison_releases(self)
+        C.prison -= releases
+        C.street += releases
+        mech.update_feelings(self, gg_victims, sg)
+        hidden = mech.hidden_bodies(self, by_killer + civ_killed)
+        mech.campaigns(self, sg)
+        self._police_events(police_k, soldiers_k)
+        fled, deported = mech.flight(self)
+        local = gg_victims + sg + civ_killed
+        C.violence += (local - C.violence) * relax(15.0)
+        self.dead += int(gg_victims.sum() + sg.sum() + civ_killed.sum()) + deportees_killed \
+            + police_k + soldiers_k + relatives_k
+        self._next_redeploy -= 1
+        if self._next_redeploy <= 0:
+            self.redeploy()
+            self._next_redeploy = self.cfg.model.police.redeploy_days
+
+        gg, gc = int(gg_victims.sum()), int(civ_killed.sum()) + deportees_killed
+        gs, sgt = police_k + soldiers_k + relatives_k, int(sg.sum())
+        true = gg + gc + gs + sgt
+        police, army = self.deployed_personnel()
+        t = self.today
+        t.update(homicides=true - hidden, homicides_true=true, hidden=hidden, gang_vs_gang=gg,
+                 gang_vs_civilian=gc, gang_vs_security=gs, security_vs_gang=sgt,
+                 police_killed=police_k, soldiers_killed=soldiers_k,
+                 relatives_killed=relatives_k, gang_members_street=int(C.street.sum()),
+                 gang_members_prison=int(C.prison.sum()), arrests=int(arrests.sum()),
+                 releases=int(releases.sum()), recruits=int(recruits.sum()),
+                 civilians_fled=fled, deported=deported, extortion=extortions,
+                 police_officers=police, soldiers_deployed=army,
+                 police_morale=round(self.security.morale, 6),
+                 population=int(civ.size.sum() + civ.deportees + C.street.sum()
+                                + C.prison.sum() + police + army),
+                 leaders_isolated=int((self.leaders.prison == mech.ISOLATION).sum()),
+                 ceasefire_norm=round(float(C.norm.mean()), 6),
+                 campaign_active=int(((self.gangs.security_days > 0)
+                                      | (self.gangs.relatives_days > 0)).sum()))
+        self.datacollector.collect(self)
+        self.date += dt.timedelta(days=1)
+        if self.date > self.end_date:
+            self.running = False
+
+    # ------------------------------------------------------------------ reading the run
+    @property
+    def n_days(self) -> int:
+        return (self.end_date - self.start_date).days + 1
+
+    def run(self, progress=None) -> pd.DataFrame:
+        """Step to the end date; `progress` is called with the number of days done."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self.steps)
+        return self.series()
+
+    def series(self) -> pd.DataFrame:
+        """The daily series so far, one row per day, `date` first (DESIGN.md section 5)."""
+        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        dates = pd.date_range(self.start_date, periods=len(df), freq="D")
+        df.insert(0, "date", dates.strftime("%Y-%m-%d"))
+        return df
+
+    def people_total(self) -> int:
+        """Everyone the model accounts for, alive here, abroad or dead; constant by design."""
+        C, civ, sec = self.cliques, self.civilians, self.security
+        police, army = self.deployed_personnel()
+        return int(civ.size.sum() + civ.abroad + civ.deportees + C.street.sum()
+                   + C.prison.sum() + police + army + sec.army_barracks + self.dead)
+
+    def update_layers(self) -> None:
+        """Refresh the property layers from the state arrays (for maps and the dashboard)."""
+        land, C = self.landscape, self.cliques
+        owner = land.owner
+        block = np.where(owner >= 0, owner, self.n_cliques)
+        initial = np.append(land.territory_pop, land.outside_pop)
+        factor = self.civilians.size / np.maximum(initial, 1e-9)
+        self.grid.population.data = land.population * factor[block]
+        viol = np.append(C.violence, 0.0)
+        self.grid.violence.data = viol[block] * self._territory_weights
+
+    def unit_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        police = np.array([u.cell.coordinate for u in self.police_units]).reshape(-1, 2)
+        army = np.array([u.cell.coordinate for u in self.army_units if u.deployed]).reshape(-1, 2)
+        return police, army
+
+
+def _reporter(name: str):
+    def report(model: GangViolenceModel) -> float:
+        return model.today[name]
+    report.__name__ = f"report_{name}"
+    return report
