@@ -131,9 +131,10 @@ class Civilian(FixedAgent):
         return self.idx if self.idx < len(self.model.cliques.street) else None
 
 
-def sample_units(units: list[PoliceUnit], weights: np.ndarray, k: int,
-                 rng: np.random.Generator) -> list[PoliceUnit]:
-    """Pick k units (with replacement) in proportion to weights, e.g. personnel at risk."""
-    if k <= 0 or weights.sum() <= 0:
+def sample_units(units: list[PoliceUnit], k: int, rng: np.random.Generator
+                 ) -> list[PoliceUnit]:
+    """k units at random (with replacement) among those with anyone left in them."""
+    if k <= 0:
         return []
-    return [units[i] for i in rng.choice(len(units), size=k, p=weights / weights.sum())]
+    staffed = [u for u in units if u.personnel > 0]
+    return [staffed[i] for i in rng.integers(len(staffed), size=k)] if staffed else []

@@ -91,11 +91,11 @@ class LeaderOrdersConfig:
                                        "(extraordinary measures)", "002, 004")
     visits_share: float = prob(0.5, "share of communication that goes through visits "
                                     "(lost when visits stop)", "004", unit="share")
-    obedience_mean: float = prob(0.65, "mean share of orders a clique follows",
+    obedience_mean: float = prob(0.7, "mean share of orders a clique follows",
                                  "004 ('they don't have the backing of all the groups')")
     obedience_concentration: float = P(3.0, "1", "Beta concentration of obedience across "
                                                  "cliques (low = very unequal)", lo=0.1)
-    restraint_strength: float = prob(0.9, "aggression removed by a fully received restraint "
+    restraint_strength: float = prob(0.95, "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
     attack_strength: float = P(1.2, "aggression", "aggression added by a fully received "
                                                   "pressure order", "000 ('run up the numbers')")
@@ -113,6 +113,13 @@ class TruceConfig:
     expectation_halflife_days: float = P(500.0, "days", "memory of past benefits: grievance is "
                                                         "expectation minus incentive", "000 "
                                                         "(Wolf)", lo=0.5)
+    comfort_weight: float = prob(0.5, "weight of prison comfort (vs. negotiated benefits) in "
+                                      "what leaders count as benefits; a move back to maximum "
+                                      "security is a loss", "000 ('spurred the reaction')",
+                                 unit="share")
+    grievance_halflife_days: float = P(150.0, "days", "half-life of grievance building up "
+                                                      "(gangs take time to see the deal is "
+                                                      "off)", "000 (Wolf, Tager)", lo=0.5)
     extortion_rate: float = P(0.05, "extortions / member / day", "extortion of civilians per "
                                                                  "street member", "003, 004")
     peace_extortion_gain: float = P(0.6, "1", "rise of extortion per unit of restraint "
@@ -142,6 +149,12 @@ class RepressionConfig:
     revenge_halflife_days: float = P(90.0, "days", "half-life of revenge", lo=0.5)
     pressure_gain: float = P(3.0, "hostility", "hostility to security added by a fully "
                                                "received pressure order", "000")
+    response_per_killing: float = P(0.3, "lethal force / killing", "rise of security forces' "
+                                                                   "lethal force per officer or "
+                                                                   "soldier killed (national "
+                                                                   "count)", "002, 003 ('response "
+                                                                   "in kind')")
+    response_halflife_days: float = P(60.0, "days", "half-life of that response", lo=0.5)
     relatives_per_security_killing: float = P(0.6, "killings / killing", "relatives of "
                                                                           "security forces "
                                                                           "killed per officer "
@@ -149,7 +162,7 @@ class RepressionConfig:
                                               "004 ('dozens of their relatives')")
     soldier_exposure: float = P(1.0, "1", "risk of a deployed soldier relative to an officer",
                                 "002 (62 police, 22 soldiers)")
-    recruit_rate: float = P(4.0e-4, "recruits / member / day", "baseline recruitment per "
+    recruit_rate: float = P(2.5e-4, "recruits / member / day", "baseline recruitment per "
                                                                "street member", "assumed")
     recruits_per_repression: float = P(3.0, "recruits / event", "recruits drawn in per member "
                                                                   "killed by security",
@@ -183,9 +196,9 @@ class IsolationConfig:
 @dataclass
 class CeasefireConfig:
     """M8: the gangs' own order to stop killing and respect each other's limits."""
-    reach: float = prob(0.85, "share of the order reaching a clique through the street "
+    reach: float = prob(0.95, "share of the order reaching a clique through the street "
                               "leadership (not the prisons)", "004 (obeyed within days)")
-    strength: float = prob(0.65, "aggression removed by a fully adopted cease-fire norm",
+    strength: float = prob(0.85, "aggression removed by a fully adopted cease-fire norm",
                            "004 (killings halved)", unit="share")
     adoption_halflife_days: float = P(2.0, "days", "half-life of adoption once ordered",
                                       "004 (within days)", lo=0.1)
@@ -254,7 +267,7 @@ class PoliceMoraleConfig:
 @dataclass
 class ReportingConfig:
     """M12: reported homicides miss bodies that were hidden."""
-    hide_share: float = prob(0.12, "share of killings hidden by a clique fully following a "
+    hide_share: float = prob(0.2, "share of killings hidden by a clique fully following a "
                                    "restraint order", "000 ('burying their victims')",
                              unit="share")
 

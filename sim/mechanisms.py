@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sim.model import GangViolenceModel
 
 ISOLATION = PRISONS.index("isolation")
+COMFORT = np.array([0.0, 1.0, -0.5])  # max_security, low_security, isolation (harsher)
 
 
 def leader_orders(m: "GangViolenceModel") -> None:
@@ -28,14 +29,16 @@ def leader_orders(m: "GangViolenceModel") -> None:
     times its leader's prison communication times the clique's obedience.
     """
     p, L, lv = m.cfg.model, m.leaders, m.levers
-    benefits = lv.negotiation
-    rate = np.where(benefits > L.incentive, relax(p.truce.incentive_rise_days),
-                    relax(p.truce.incentive_halflife_days))
-    L.incentive += (benefits - L.incentive) * rate
-    L.expectation += np.maximum(L.incentive - L.expectation, 0) * relax(
-        p.truce.incentive_rise_days * 4) - np.maximum(L.expectation - L.incentive, 0) * relax(
-        p.truce.expectation_halflife_days)
-    L.grievance[:] = np.clip(L.expectation - L.incentive, 0.0, 1.0)
+    t = p.truce
+    rate = np.where(lv.negotiation > L.incentive, relax(t.incentive_rise_days),
+                    relax(t.incentive_halflife_days))
+    L.incentive += (lv.negotiation - L.incentive) * rate
+    # what leaders count as benefits: the deal and the comfort of their prison
+    benefits = (1 - t.comfort_weight) * L.incentive + t.comfort_weight * COMFORT[L.prison]
+    L.expectation += np.where(benefits > L.expectation, relax(t.incentive_rise_days * 4),
+                              relax(t.expectation_halflife_days)) * (benefits - L.expectation)
+    unmet = np.clip(L.expectation - benefits, 0.0, 1.0)
+    L.grievance += (unmet - L.grievance) * relax(p.truce.grievance_halflife_days)
     comm_by_prison = np.array([p.orders.comm_max_security, p.orders.comm_low_security,
                                p.orders.comm_isolation])
     visits = 1.0 if lv.visits else 1.0 - p.orders.visits_share
@@ -44,6 +47,7 @@ def leader_orders(m: "GangViolenceModel") -> None:
     reach = L.comm[C.leader] * C.obedience
     C.restraint[:] = reach * L.incentive[C.leader]
     C.pressure[:] = reach * L.grievance[C.leader]
+    m.restraint_on = bool(L.incentive.max() > 1e-9)
 
 
 def ceasefire_norm(m: "GangViolenceModel") -> None:
@@ -97,8 +101,9 @@ def security_operations(m: "GangViolenceModel", street_left: np.ndarray
     """M6, M9: security forces kill (lethal force) and arrest (raids) gang members."""
     r, C, lv = m.cfg.model.repression, m.cliques, m.levers
     effort = C.presence * m.security_effort()
-    killed = np.minimum(m.rng.poisson(r.lethal_kill_rate * lv.lethal_force * effort
-                                      * street_left), street_left)
+    lethal = lv.lethal_force * (1 + m.security.response)
+    killed = np.minimum(m.rng.poisson(r.lethal_kill_rate * lethal * effort * street_left),
+                        street_left)
     p_arrest = np.clip(r.arrest_rate * lv.arrest_intensity * effort, 0, 1)
     arrested = m.rng.binomial(street_left - killed, p_arrest)
     return killed, arrested
@@ -109,13 +114,16 @@ def attacks_on_security(m: "GangViolenceModel") -> tuple[int, int, int]:
     leaders, and planned campaigns. Returns (police, soldiers, relatives) killed."""
     p, C, G = m.cfg.model, m.cliques, m.gangs
     r = p.repression
-    phase1 = (G.security_days > 0)[C.gang] * p.isolation.campaign_hostility
-    phase2 = (G.relatives_days > 0)[C.gang] * p.isolation.campaign_hostility
+    phase1 = ((G.security_days > 0) * p.isolation.campaign_hostility)[C.gang]
+    phase2 = ((G.relatives_days > 0) * p.isolation.campaign_hostility)[C.gang]
     base = r.security_kill_rate * C.street * C.presence * C.arms
-    hostility = 1 + r.pressure_gain * C.pressure + C.revenge
-    security = int(m.rng.poisson(base * (hostility + phase1)).sum())
-    relatives = int(m.rng.poisson(r.relatives_per_security_killing * base
-                                  * (hostility + phase2)).sum())
+    # the cease-fire was also a halt to the war with the government
+    base = base * (1 - p.ceasefire.strength * C.norm)
+    hostile = float(base @ (1 + r.pressure_gain * C.pressure + C.revenge))
+    # a sum of independent Poisson draws is one Poisson draw of the summed rate
+    security = int(m.rng.poisson(hostile + float(base @ phase1)))
+    relatives = int(m.rng.poisson(r.relatives_per_security_killing
+                                  * (hostile + float(base @ phase2))))
     police, army = m.deployed_personnel()
     exposed_army = army * r.soldier_exposure
     soldiers = int(m.rng.binomial(security, exposed_army / max(police + exposed_army, 1)))
@@ -141,7 +149,7 @@ def economy(m: "GangViolenceModel", security_kills: np.ndarray, arrests: np.ndar
     recruitment fed by revenue and by repression. Returns (extortions, recruits per clique)."""
     t, r, C = m.cfg.model.truce, m.cfg.model.repression, m.cliques
     revenue = 1 + t.peace_extortion_gain * C.restraint  # extortion per member vs 2011
-    extortions = int(m.rng.poisson(t.extortion_rate * C.street * revenue).sum())
+    extortions = int(m.rng.poisson(t.extortion_rate * float(C.street @ revenue)))
     C.arms += (revenue ** t.rearm_elasticity - C.arms) * relax(t.arms_halflife_days)
     lam = (r.recruit_rate * C.street * (1 + r.revenue_recruit_gain * (revenue - 1))
            + r.recruits_per_repression * security_kills + r.recruits_per_arrest * arrests)
@@ -159,7 +167,9 @@ def prison_releases(m: "GangViolenceModel") -> np.ndarray:
 
 def hidden_bodies(m: "GangViolenceModel", gang_kills: np.ndarray) -> int:
     """M12: cliques following a restraint order hide some of their victims."""
-    share = np.clip(m.cfg.model.reporting.hide_share * m.cliques.restraint, 0, 1)
+    if not m.restraint_on:  # nobody is restraining: nothing to hide
+        return 0
+    share = np.minimum(m.cfg.model.reporting.hide_share * m.cliques.restraint, 1)
     return int(m.rng.binomial(gang_kills, share).sum())
 
 
@@ -168,12 +178,12 @@ def campaigns(m: "GangViolenceModel", security_kills: np.ndarray) -> None:
     grievance; past a threshold they plan a campaign against security forces, then their
     relatives."""
     iso, G, C = m.cfg.model.isolation, m.gangs, m.cliques
-    isolated = np.bincount(m.leaders.gang, weights=m.leaders.prison == ISOLATION, minlength=3)
-    share = isolated / np.maximum(np.bincount(m.leaders.gang, minlength=3), 1)
-    members = np.bincount(C.gang, weights=C.street, minlength=3)
-    kills = np.bincount(C.gang, weights=security_kills, minlength=3)
-    G.grievance += (iso.grievance_per_isolated_day * share
-                    + iso.grievance_per_security_killing * kills / np.maximum(members / 1000, 1e-9))
+    G.grievance += iso.grievance_per_isolated_day * m.isolated_share()
+    if security_kills.any():
+        members = np.bincount(C.gang, weights=C.street, minlength=3)
+        kills = np.bincount(C.gang, weights=security_kills, minlength=3)
+        G.grievance += (iso.grievance_per_security_killing * kills
+                        / np.maximum(members / 1000, 1e-9))
     ending = (G.security_days == 1)
     G.security_days = np.maximum(G.security_days - 1, 0)
     G.relatives_days = np.maximum(G.relatives_days - 1, 0)
@@ -201,16 +211,15 @@ def flight(m: "GangViolenceModel") -> tuple[int, int]:
     back and face a heightened risk until they settle. Returns (fled, deported back)."""
     c, civ, C = m.cfg.model.civilians, m.civilians, m.cliques
     n = len(C.street)
-    rate_per_100k = np.zeros(len(civ.size))
-    rate_per_100k[:n] = C.violence * 365e5 / np.maximum(civ.size[:n], 1)
-    p = np.clip(c.flight_base + c.flight_per_violence * rate_per_100k, 0, 1)
-    fled = m.rng.binomial(civ.size, p)
+    p = np.full(len(civ.size), c.flight_base)
+    p[:n] += c.flight_per_violence * 365e5 * C.violence / np.maximum(civ.size[:n], 1)
+    fled = m.rng.binomial(civ.size, np.minimum(p, 1))
     civ.size -= fled
     deported = int(m.rng.binomial(civ.abroad, c.deportation_rate))
     civ.abroad += int(fled.sum()) - deported
     civ.deportees += deported
     settled = int(m.rng.binomial(civ.deportees, relax(c.reintegration_halflife_days)))
-    if settled:
+    if settled and m.steps % 7 == 0:  # settle them weekly: one draw over the blocks
         civ.deportees -= settled
         civ.size += m.rng.multinomial(settled, civ.size / civ.size.sum())
     return int(fled.sum()), deported

@@ -55,6 +55,8 @@ class GangViolenceModel(Model):
         self.cfg = cfg = load_config(cfg)
         super().__init__(rng=cfg.seed if rng is None else rng)
         self.dead = 0  # everyone killed so far, for the people ledger
+        self._isolated: np.ndarray | None = None
+        self.restraint_on = False
         p = cfg.model
         self.scale = p.scale
         self.start_date = parse_date(cfg.start, "start")
@@ -71,9 +73,8 @@ class GangViolenceModel(Model):
         self._create_civilians()
         self._create_security()
         self.today: dict[str, float] = dict.fromkeys(SERIES, 0.0)
-        self.datacollector = DataCollector(
-            model_reporters={name: _reporter(name) for name in SERIES}
-            | {"policies": lambda mdl: mdl.policy_names})
+        # one table row a day: cheaper than a reporter per series, and the same record
+        self.datacollector = DataCollector(tables={"daily": list(SERIES) + ["policies"]})
         self.policy_names = self.timeline.names(self.date)
         self._apply_policies(self.date)
         self._change_days.discard(self.start_date)  # already applied
@@ -165,9 +166,12 @@ class GangViolenceModel(Model):
         self.security = SecurityState(morale=1.0, authorized=officers,
                                       army_barracks=round(pop.army_soldiers * self.scale))
         self._national_ratio: float | None = None
-        self._patrol_p = self.landscape.population.ravel() / self.landscape.population.sum()
+        self._patrol_cdf = np.cumsum(self.landscape.population.ravel())
         self.redeploy()
         self._next_redeploy = police_cfg.redeploy_days
+        self._rates = {"morale": relax(police_cfg.morale_recovery_halflife_days),
+                       "hiring": relax(police_cfg.hiring_halflife_days),
+                       "response": relax(self.cfg.model.repression.response_halflife_days)}
 
     # ------------------------------------------------------------------ policies
     def _apply_policies(self, day: dt.date) -> None:
@@ -180,6 +184,14 @@ class GangViolenceModel(Model):
                 self.transfer_leaders(lv.leader_prison, lv.leaders_moved)
         self.set_soldiers(self.levers.soldiers_deployed)
 
+    def isolated_share(self) -> np.ndarray:
+        """Per gang, the share of its leaders held in isolation (cached between transfers)."""
+        if self._isolated is None:
+            L = self.leaders
+            iso = np.bincount(L.gang, weights=L.prison == mech.ISOLATION, minlength=3)
+            self._isolated = iso / np.maximum(np.bincount(L.gang, minlength=3), 1)
+        return self._isolated
+
     def transfer_leaders(self, prison: str, count: int | None) -> None:
         """Move `count` leaders (national number, scaled; None = all) not yet there."""
         code = PRISONS.index(prison)
@@ -190,6 +202,7 @@ class GangViolenceModel(Model):
             movable = [movable[i] for i in sorted(self.rng.choice(len(movable), k, replace=False))]
         for leader in movable:
             leader.transfer(prison)
+        self._isolated = None
 
     def set_soldiers(self, soldiers: int) -> None:
         """Deploy or withdraw army units to match the lever (national number, scaled)."""
@@ -206,7 +219,7 @@ class GangViolenceModel(Model):
             unit.personnel += take
             self.security.army_barracks -= take
             unit.deployed = True
-            unit.post(self._patrol_cell())
+            unit.post(self._patrol_cells(1)[0])
             active.append(unit)
         for unit in active[target:]:
             self.security.army_barracks += unit.personnel
@@ -219,33 +232,45 @@ class GangViolenceModel(Model):
         return self.police_units + [u for u in self.army_units if u.deployed]
 
     def deployed_personnel(self) -> tuple[int, int]:
-        police = sum(u.personnel for u in self.police_units)
-        army = sum(u.personnel for u in self.army_units if u.deployed)
-        return police, army
+        """(police officers, deployed soldiers); cached, refreshed when units change."""
+        return self._personnel
+
+    def _count_personnel(self) -> None:
+        self._personnel = (sum(u.personnel for u in self.police_units),
+                           sum(u.personnel for u in self.army_units if u.deployed))
 
     def security_effort(self) -> float:
         """National effort relative to 2011 coverage, damped by low police morale."""
         return self._coverage * (0.5 + 0.5 * self.security.morale)
 
-    def _patrol_cell(self):
-        i = self.rng.choice(len(self._patrol_p), p=self._patrol_p)
-        return self.grid._cells[divmod(int(i), self.cfg.model.landscape.height)]
+    def _patrol_cells(self, k: int) -> list:
+        """k cells drawn in proportion to population (patrol areas)."""
+        flat = np.searchsorted(self._patrol_cdf, self.rng.random(k) * self._patrol_cdf[-1],
+                               side="right")
+        h = self.cfg.model.landscape.height
+        return [self.grid._cells[divmod(int(i), h)] for i in flat]
 
     def redeploy(self) -> None:
         """Units move: some to the most violent territories, the rest to patrol areas."""
         cfg, C = self.cfg.model.police, self.cliques
-        hot = C.violence / C.violence.sum() if C.violence.sum() > 0 else None
-        for unit in self.deployed_units():
-            if hot is not None and self.rng.random() < cfg.hotspot_share:
-                unit.post(self.grid._cells[tuple(self.landscape.clique_home[
-                    self.rng.choice(len(hot), p=hot)])])
-            else:
-                unit.post(self._patrol_cell())
+        units = self.deployed_units()
+        patrol = self._patrol_cells(len(units))
+        hot = self.rng.random(len(units)) < cfg.hotspot_share
+        if C.violence.sum() > 0 and hot.any():
+            cdf = np.cumsum(C.violence)
+            target = np.searchsorted(cdf, self.rng.random(int(hot.sum())) * cdf[-1],
+                                     side="right")
+            homes = self.landscape.clique_home[target]
+            for j, i in enumerate(np.flatnonzero(hot)):
+                patrol[i] = self.grid._cells[tuple(homes[j])]
+        for unit, cell in zip(units, patrol):
+            unit.post(cell)
         self._update_presence()
 
     def _update_presence(self) -> None:
         land, w = self.landscape, self.cfg.model.police.local_presence_weight
         units = self.deployed_units()
+        self._count_personnel()
         xy = np.array([u.cell.coordinate for u in units])
         people = np.array([u.personnel for u in units], dtype=float)
         owner = land.owner[xy[:, 0], xy[:, 1]]
@@ -261,35 +286,36 @@ class GangViolenceModel(Model):
     def _police_events(self, police_killed: int, soldiers_killed: int) -> None:
         """M11: killed officers leave their units, morale falls, some quit, the state hires."""
         m, sec = self.cfg.model.police, self.security
-        personnel = np.array([u.personnel for u in self.police_units], dtype=float)
-        for unit in sample_units(self.police_units, personnel, police_killed, self.rng):
+        for unit in sample_units(self.police_units, police_killed, self.rng):
             unit.lose(1)
-        army = [u for u in self.army_units if u.deployed]
-        for unit in sample_units(army, np.array([u.personnel for u in army], float),
-                                 soldiers_killed, self.rng):
+        for unit in sample_units([u for u in self.army_units if u.deployed] if soldiers_killed
+                                 else [], soldiers_killed, self.rng):
             unit.lose(1)
-            if self.security.army_barracks > 0:  # replaced from the barracks
-                self.security.army_barracks -= 1
+            if sec.army_barracks > 0:  # replaced from the barracks: deployment holds
+                sec.army_barracks -= 1
                 unit.personnel += 1
-        sec.morale += (1 - sec.morale) * relax(m.morale_recovery_halflife_days)
+            else:
+                self._personnel = (self._personnel[0], self._personnel[1] - 1)
+        r = self.cfg.model.repression
+        sec.response = sec.response * (1 - self._rates["response"]) + r.response_per_killing * (
+            police_killed + soldiers_killed) / self.scale
+        sec.morale += (1 - sec.morale) * self._rates["morale"]
         # morale responds to national losses: a killing at scale s stands for 1/s killings
         sec.morale = max(0.0, sec.morale - m.morale_drop_per_killing
                          * (police_killed + soldiers_killed) / self.scale)
-        officers = int(personnel.sum()) - police_killed
+        officers = self._personnel[0] - police_killed
         quit_p = m.resignation_base + m.resignation_low_morale * (1 - sec.morale)
         resigned = int(self.rng.binomial(max(officers, 0), min(quit_p, 1)))
-        personnel = np.array([u.personnel for u in self.police_units], dtype=float)
-        left = sum(u.lose(1) for u in sample_units(self.police_units, personnel, resigned,
-                                                   self.rng))
-        hires = int(self.rng.binomial(max(sec.authorized - officers + left, 0),
-                                      relax(m.hiring_halflife_days)))
-        hires = min(hires, int(self.civilians.size[-1]))
-        if hires:
-            smallest = min(self.police_units, key=lambda u: u.personnel)
-            smallest.personnel += hires
+        left = sum(u.lose(1) for u in sample_units(self.police_units, resigned, self.rng))
+        sec.pending_hires += max(sec.authorized - officers + left, 0) * self._rates["hiring"]
+        hires = min(int(sec.pending_hires), int(self.civilians.size[-1]))
+        if hires:  # new officers join the units in turn
+            sec.pending_hires -= hires
+            self.police_units[self.steps % len(self.police_units)].personnel += hires
         # quitters rejoin civilian life, recruits come from it: people are conserved
         self.civilians.size[-1] += left - hires
         self.today["police_resigned"] = left
+        self._personnel = (officers - left + hires, self._personnel[1])
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
@@ -350,7 +376,8 @@ class GangViolenceModel(Model):
                  ceasefire_norm=round(float(C.norm.mean()), 6),
                  campaign_active=int(((self.gangs.security_days > 0)
                                       | (self.gangs.relatives_days > 0)).sum()))
-        self.datacollector.collect(self)
+        t["policies"] = self.policy_names
+        self.datacollector.add_table_row("daily", t)
         self.date += dt.timedelta(days=1)
         if self.date > self.end_date:
             self.running = False
@@ -370,7 +397,7 @@ class GangViolenceModel(Model):
 
     def series(self) -> pd.DataFrame:
         """The daily series so far, one row per day, `date` first (DESIGN.md section 5)."""
-        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        df = self.datacollector.get_table_dataframe("daily")
         dates = pd.date_range(self.start_date, periods=len(df), freq="D")
         df.insert(0, "date", dates.strftime("%Y-%m-%d"))
         return df
@@ -397,10 +424,3 @@ class GangViolenceModel(Model):
         police = np.array([u.cell.coordinate for u in self.police_units]).reshape(-1, 2)
         army = np.array([u.cell.coordinate for u in self.army_units if u.deployed]).reshape(-1, 2)
         return police, army
-
-
-def _reporter(name: str):
-    def report(model: GangViolenceModel) -> float:
-        return model.today[name]
-    report.__name__ = f"report_{name}"
-    return report

@@ -17,6 +17,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from sim.compose import CONF_DIR
 from sim.config import ConfigError, register_configs
 
 log = logging.getLogger("sim.run")
@@ -63,35 +64,50 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True) -> dict:
     return fit.to_dict()
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def app(cfg: DictConfig) -> float:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step under Hydra
     out = Path(HydraConfig.get().runtime.output_dir)
     log.info("overrides: %s", " ".join(HydraConfig.get().overrides.task) or "(none)")
     log.info("seed: %s", cfg.seed)
     fit = run_and_write(cfg, out, progress=cfg.output.progress)
-    return float(fit["score"])
+    score = fit["score"]
+    return float("nan") if score is None else float(score)  # no figure in the window: nan
+
+
+_TYPES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
 
 
 def _one_line(exc: BaseException) -> str:
     """A config error as one line that names the key and what is accepted."""
+    import dataclasses
+    import re
+
     from hydra.errors import MissingConfigException
     from omegaconf.errors import OmegaConfBaseException
 
+    from sim import config
     from sim.compose import options
 
     seen = exc
     while seen is not None:
         if isinstance(seen, ConfigError):
             return str(seen)
-        if isinstance(seen, MissingConfigException) and seen.options is not None:
-            group = seen.config_name.split("/")[0] if seen.config_name else "config"
-            name = seen.config_name.split("/", 1)[-1] if seen.config_name else "?"
-            return (f"{group}: '{name}' is unknown; accepted: "
-                    f"{', '.join(options(group) or seen.options)}")
+        if isinstance(seen, MissingConfigException):
+            found = re.search(r"Could not find '([^/']+)/([^']+)'", str(seen))
+            if found:
+                group, name = found.groups()
+                return f"{group}: '{name}' is unknown; accepted: {', '.join(options(group))}"
         if isinstance(seen, OmegaConfBaseException) and getattr(seen, "full_key", None):
             msg = str(seen).splitlines()[0]
-            return f"{seen.full_key}: {msg}"
+            found = re.search(r"Key '\w+' not in '(\w+)'", msg)
+            if found:
+                schema = getattr(config, found.group(1), None)
+                keys = [f.name for f in dataclasses.fields(schema)] if schema else []
+                return f"{seen.full_key}: unknown key; accepted: {', '.join(keys) or msg}"
+            found = re.search(r"converted to (\w+)", msg)
+            accepted = _TYPES.get(found.group(1), found.group(1)) if found else None
+            return f"{seen.full_key}: {msg}" + (f"; accepted: {accepted}" if accepted else "")
         seen = seen.__cause__ or seen.__context__
     return str(exc).strip().splitlines()[0]
 

@@ -67,6 +67,7 @@ class GangState:
 @dataclass
 class SecurityState:
     morale: float = 1.0
+    response: float = 0.0     # security forces' retaliation after their own losses (M6)
     authorized: int = 0       # police strength the state hires back to
     army_barracks: int = 0    # soldiers not deployed on public security
     pending_hires: float = 0.0

@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+# Python 3.12 comes from pyenv through .python-version; override with PYTHON=...
+PYTHON ?= python3.12
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench docs check-docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run the historical scenario at national scale (outputs under results/runs/)
+run: $(STAMP)
+	$(VENV)/bin/sim-run
+
+## run the test suite (small-scale configs)
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## time a national-scale historical run; prints one JSON line
+bench: $(STAMP)
+	$(PY) benchmarks/bench_run.py
+
+## regenerate the parameter tables of docs/ODD.md from sim/config.py
+docs: $(STAMP)
+	$(PY) -m sim.docs
+
+check-docs: $(STAMP)
+	$(PY) -m sim.docs --check
+
+clean:
+	rm -rf $(VENV) .pytest_cache

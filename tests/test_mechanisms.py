@@ -1,0 +1,63 @@
+"""Each mechanism pushes in the direction the articles describe (small scale, few seeds)."""
+
+from conftest import mean_over_seeds
+
+TWO_YEARS = ("end=2012-12-31",)
+
+
+def test_truce_has_fewer_killings_than_baseline():
+    truce = mean_over_seeds("homicides_true", "scenario=steady_truce", *TWO_YEARS)
+    base = mean_over_seeds("homicides_true", "scenario=steady_baseline", *TWO_YEARS)
+    assert truce < 0.7 * base
+
+
+def test_cutting_leaders_who_order_restraint_raises_gang_killings():
+    # steady truce: leaders order restraint; cutting their communication removes it
+    kept = mean_over_seeds("gang_vs_gang", "scenario=steady_truce", *TWO_YEARS)
+    cut = mean_over_seeds("gang_vs_gang", "scenario=steady_truce",
+                          "model.orders.comm_low_security=0.0", *TWO_YEARS)
+    assert cut > 1.3 * kept
+
+
+def test_cutting_leaders_who_order_attacks_lowers_gang_killings():
+    # after the truce is withdrawn, aggrieved leaders order pressure; cutting them off
+    # (no communication out of maximum security) removes those orders
+    args = ("scenario=historical", "end=2015-12-31")
+    kept = mean_over_seeds("gang_vs_gang", *args, start="2014-09-01")
+    cut = mean_over_seeds("gang_vs_gang", *args, "model.orders.comm_max_security=0.0",
+                          start="2014-09-01")
+    assert cut < 0.9 * kept
+
+
+def test_lethal_force_raises_security_killings_and_revenge_on_police():
+    args = ("scenario=steady_mano_dura", "end=2013-12-31")
+    hard = ("policies.mano_dura.levers.lethal_force=8.0",)
+    soft = ("policies.mano_dura.levers.lethal_force=1.0",)
+    assert (mean_over_seeds("security_vs_gang", *args, *hard, scale=0.2)
+            > 2 * mean_over_seeds("security_vs_gang", *args, *soft, scale=0.2))
+    assert (mean_over_seeds("police_killed", *args, *hard, scale=0.2)
+            > 1.2 * mean_over_seeds("police_killed", *args, *soft, scale=0.2))
+
+
+def test_ceasefire_halves_killings_within_days():
+    args = ("scenario=steady_ceasefire", "end=2011-03-31")
+    on = mean_over_seeds("gang_vs_gang", *args, start="2011-01-08")
+    off = mean_over_seeds("gang_vs_gang", "scenario=steady_baseline", "end=2011-03-31",
+                          start="2011-01-08")
+    assert on < 0.6 * off
+
+
+def test_arrests_fill_prisons():
+    hard = mean_over_seeds("gang_members_prison", "scenario=steady_mano_dura", *TWO_YEARS,
+                           start="2012-12-01")
+    base = mean_over_seeds("gang_members_prison", "scenario=steady_baseline", *TWO_YEARS,
+                           start="2012-12-01")
+    assert hard > 1.1 * base
+
+
+def test_truce_raises_extortion_and_hides_bodies():
+    truce = ("scenario=steady_truce", *TWO_YEARS)
+    base = ("scenario=steady_baseline", *TWO_YEARS)
+    assert mean_over_seeds("extortion", *truce) > 1.1 * mean_over_seeds("extortion", *base)
+    assert mean_over_seeds("hidden", *truce) > 0
+    assert mean_over_seeds("hidden", *base) == 0
