@@ -84,7 +84,7 @@ class ImprisonedLeader(Agent):
         return float(self.model.leaders.grievance[self.idx])
 
     def transfer(self, prison: str) -> None:
-        """Move to another prison; communication follows the new prison on the next day."""
+        """Move to another prison; communication follows the new prison from today's orders on."""
         self.model.leaders.prison[self.idx] = PRISONS.index(prison)
 
 

@@ -33,7 +33,7 @@ def prob(default: float, doc: str, source: str = "assumed", unit: str = "probabi
 # ----------------------------------------------------------------------------- mechanisms
 @dataclass
 class PopulationConfig:
-    """M1: gangs, people and security forces at national scale (shrunk by `scale`)."""
+    """Gangs, people and security forces at national scale (shrunk by `scale`)."""
     population: int = P(6_000_000, "people", "inhabitants at the start", "000 (6 million)")
     street_members: int = P(60_000, "people", "gang members on the street on the start date",
                             "000, 004 (70,000 in 2015; fewer in 2011)")
@@ -68,7 +68,7 @@ class LandscapeConfig:
 
 @dataclass
 class BorderViolenceConfig:
-    """M2: rival cliques kill each other across shared borders; retaliation fades."""
+    """Rival cliques kill each other across shared borders; retaliation fades."""
     kill_rate: float = P(2.0e-4, "killings / member / day",
                          "killings of rivals per street member of a clique at aggression 1 with "
                          "a rival border", "fitted")
@@ -82,7 +82,7 @@ class BorderViolenceConfig:
 
 @dataclass
 class LeaderOrdersConfig:
-    """M3: imprisoned leaders' orders reach cliques through the prison's communication."""
+    """Imprisoned leaders' orders reach cliques through the prison's communication."""
     comm_max_security: float = prob(0.35, "share of leaders' messages that get out of a "
                                           "maximum-security prison", "000 ('partly cut off')")
     comm_low_security: float = prob(0.90, "share that gets out of a less restrictive prison",
@@ -103,16 +103,17 @@ class LeaderOrdersConfig:
 
 @dataclass
 class TruceConfig:
-    """M4/M5: negotiated benefits buy restraint; withdrawn benefits turn into grievance."""
+    """Negotiated benefits buy restraint; withdrawn benefits turn into grievance."""
     incentive_halflife_days: float = P(150.0, "days", "half-life of leaders' incentive to "
                                                       "restrain once benefits stop", "000 (rise "
                                                       "from June 2013)", lo=0.5)
     incentive_rise_days: float = P(7.0, "days", "half-life of the incentive's rise once "
                                                 "benefits start", "000 (drop within days)",
                                    lo=0.5)
-    expectation_halflife_days: float = P(500.0, "days", "memory of past benefits: grievance is "
-                                                        "expectation minus incentive", "000 "
-                                                        "(Wolf)", lo=0.5)
+    expectation_halflife_days: float = P(500.0, "days", "memory of past benefits; unmet "
+                                                        "expectation (remembered minus current "
+                                                        "benefits) turns into grievance",
+                                         "000 (Wolf)", lo=0.5)
     comfort_weight: float = prob(0.5, "weight of prison comfort (vs. negotiated benefits) in "
                                       "what leaders count as benefits; a move back to maximum "
                                       "security is a loss", "000 ('spurred the reaction')",
@@ -133,7 +134,7 @@ class TruceConfig:
 
 @dataclass
 class RepressionConfig:
-    """M6: lethal force, arrests, revenge on security forces, recruitment fed by repression."""
+    """Lethal force, arrests, revenge on security forces, recruitment fed by repression."""
     lethal_kill_rate: float = P(1.5e-6, "killings / member / day", "gang members killed by "
                                                                    "security per street member "
                                                                    "at lethal force 1",
@@ -146,6 +147,11 @@ class RepressionConfig:
     revenge_per_killing: float = P(0.08, "hostility / killing", "rise of a clique's hostility "
                                                                 "to security per member "
                                                                 "killed by security", "003")
+    revenge_spillover: float = P(0.5, "aggression / hostility", "share of a clique's revenge "
+                                                               "against security that also "
+                                                               "raises its violence towards "
+                                                               "rivals and residents",
+                                 "000 ('attacks on police and Salvadorans in general')")
     revenge_halflife_days: float = P(90.0, "days", "half-life of revenge", lo=0.5)
     pressure_gain: float = P(3.0, "hostility", "hostility to security added by a fully "
                                                "received pressure order", "000")
@@ -176,7 +182,7 @@ class RepressionConfig:
 
 @dataclass
 class IsolationConfig:
-    """M7: cut-off gangs accumulate grievance and plan retaliation campaigns."""
+    """Cut-off gangs accumulate grievance and plan retaliation campaigns."""
     grievance_per_isolated_day: float = P(1.0, "grievance / day", "grievance a gang gains per "
                                                                   "day with all its leaders "
                                                                   "isolated", "002")
@@ -195,7 +201,7 @@ class IsolationConfig:
 
 @dataclass
 class CeasefireConfig:
-    """M8: the gangs' own order to stop killing and respect each other's limits."""
+    """The gangs' own order to stop killing and respect each other's limits."""
     reach: float = prob(0.95, "share of the order reaching a clique through the street "
                               "leadership (not the prisons)", "004 (obeyed within days)")
     strength: float = prob(0.85, "aggression removed by a fully adopted cease-fire norm",
@@ -214,7 +220,7 @@ class CeasefireConfig:
 
 @dataclass
 class PrisonConfig:
-    """M9: arrests fill overcrowded prisons; members are released again."""
+    """Arrests fill overcrowded prisons; members are released again."""
     mean_sentence_days: float = P(900.0, "days", "mean time a gang member stays in prison",
                                   lo=1)
     capacity: int = P(11_000, "people", "gang inmates the prisons hold before overcrowding",
@@ -225,7 +231,7 @@ class PrisonConfig:
 
 @dataclass
 class CivilianConfig:
-    """M10: civilians are extorted, killed, and flee; some deportees are targeted."""
+    """Civilians are extorted, killed, and flee; some deportees are targeted."""
     kill_rate: float = P(6.0e-5, "killings / member / day", "civilians killed per street "
                                                             "member at aggression 1", "003, 004")
     flight_base: float = P(1.2e-5, "1 / day", "daily emigration probability of a civilian",
@@ -243,7 +249,7 @@ class CivilianConfig:
 
 @dataclass
 class PoliceMoraleConfig:
-    """M11: police morale falls as officers are killed; officers quit."""
+    """Police morale falls as officers are killed; officers quit."""
     morale_drop_per_killing: float = prob(0.03, "morale lost per officer or soldier killed "
                                                 "(national count)", "004",
                                           unit="morale")
@@ -266,7 +272,7 @@ class PoliceMoraleConfig:
 
 @dataclass
 class ReportingConfig:
-    """M12: reported homicides miss bodies that were hidden."""
+    """Reported homicides miss bodies that were hidden."""
     hide_share: float = prob(0.2, "share of killings hidden by a clique fully following a "
                                    "restraint order", "000 ('burying their victims')",
                              unit="share")

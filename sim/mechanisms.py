@@ -69,7 +69,7 @@ def aggression(m: "GangViolenceModel") -> None:
                        * (1 - p.orders.restraint_strength * C.restraint)
                        * (1 + p.orders.attack_strength * C.pressure)
                        * (1 - p.ceasefire.strength * C.norm)
-                       * (1 + C.retaliation))
+                       * (1 + C.retaliation + p.repression.revenge_spillover * C.revenge))
 
 
 def border_killings(m: "GangViolenceModel") -> tuple[np.ndarray, np.ndarray]:
@@ -218,8 +218,11 @@ def flight(m: "GangViolenceModel") -> tuple[int, int]:
     deported = int(m.rng.binomial(civ.abroad, c.deportation_rate))
     civ.abroad += int(fled.sum()) - deported
     civ.deportees += deported
-    settled = int(m.rng.binomial(civ.deportees, relax(c.reintegration_halflife_days)))
-    if settled and m.steps % 7 == 0:  # settle them weekly: one draw over the blocks
+    settled = 0
+    if m.steps % 7 == 0:  # settle a week's worth at once: one draw over the blocks
+        week = 1 - (1 - relax(c.reintegration_halflife_days)) ** 7
+        settled = int(m.rng.binomial(civ.deportees, week))
+    if settled:
         civ.deportees -= settled
         civ.size += m.rng.multinomial(settled, civ.size / civ.size.sum())
     return int(fled.sum()), deported

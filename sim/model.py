@@ -76,11 +76,11 @@ class GangViolenceModel(Model):
         # one table row a day: cheaper than a reporter per series, and the same record
         self.datacollector = DataCollector(tables={"daily": list(SERIES) + ["policies"]})
         self.policy_names = self.timeline.names(self.date)
+        # 2011 coverage (police plus the baseline levers' soldiers) is the reference effort
+        self._national_ratio = (self._personnel[0] + p.levers.soldiers_deployed * self.scale) \
+            / max(self.civilians.size.sum(), 1)
         self._apply_policies(self.date)
         self._change_days.discard(self.start_date)  # already applied
-        # 2011 coverage (police plus baseline soldiers) is the reference for security effort
-        self._national_ratio = self._ratio
-        self._update_presence()
         self.running = True
 
     # ------------------------------------------------------------------ set-up
@@ -117,10 +117,9 @@ class GangViolenceModel(Model):
         leader_gang = np.arange(n_leaders) % 3
         leader = np.array([self.rng.choice(np.flatnonzero(leader_gang == g))
                            for g in land.clique_gang])
-        has_rival = np.bincount(land.edge_src, minlength=n) > 0
         self.cliques = CliqueState(
             street=street.astype(np.int64), prison=prison.astype(np.int64),
-            gang=land.clique_gang, leader=leader, obedience=obedience, has_rival=has_rival,
+            gang=land.clique_gang, leader=leader, obedience=obedience,
             retaliation=np.zeros(n), revenge=np.zeros(n), arms=np.ones(n), norm=np.zeros(n),
             presence=np.ones(n), violence=np.zeros(n))
         cells = [self.grid._cells[tuple(xy)] for xy in land.clique_home]
@@ -283,27 +282,30 @@ class GangViolenceModel(Model):
         self._ratio = ratio
         self._coverage = 1.0 if self._national_ratio is None else ratio / self._national_ratio
 
-    def _police_events(self, police_killed: int, soldiers_killed: int) -> None:
-        """M11: killed officers leave their units, morale falls, some quit, the state hires."""
+    def _police_events(self, police_killed: int, soldiers_killed: int) -> tuple[int, int]:
+        """M11: killed officers leave their units, morale falls, some quit, the state hires.
+        Returns the (police, soldiers) actually killed: nobody dies twice in an empty unit."""
         m, sec = self.cfg.model.police, self.security
-        for unit in sample_units(self.police_units, police_killed, self.rng):
-            unit.lose(1)
+        police_lost = sum(u.lose(1) for u in sample_units(self.police_units, police_killed,
+                                                          self.rng))
+        soldiers_lost = 0
         for unit in sample_units([u for u in self.army_units if u.deployed] if soldiers_killed
                                  else [], soldiers_killed, self.rng):
-            unit.lose(1)
-            if sec.army_barracks > 0:  # replaced from the barracks: deployment holds
+            lost = unit.lose(1)
+            soldiers_lost += lost
+            if lost and sec.army_barracks > 0:  # replaced from the barracks: deployment holds
                 sec.army_barracks -= 1
                 unit.personnel += 1
-            else:
+            elif lost:
                 self._personnel = (self._personnel[0], self._personnel[1] - 1)
         r = self.cfg.model.repression
         sec.response = sec.response * (1 - self._rates["response"]) + r.response_per_killing * (
-            police_killed + soldiers_killed) / self.scale
+            police_lost + soldiers_lost) / self.scale
         sec.morale += (1 - sec.morale) * self._rates["morale"]
         # morale responds to national losses: a killing at scale s stands for 1/s killings
         sec.morale = max(0.0, sec.morale - m.morale_drop_per_killing
-                         * (police_killed + soldiers_killed) / self.scale)
-        officers = self._personnel[0] - police_killed
+                         * (police_lost + soldiers_lost) / self.scale)
+        officers = self._personnel[0] - police_lost
         quit_p = m.resignation_base + m.resignation_low_morale * (1 - sec.morale)
         resigned = int(self.rng.binomial(max(officers, 0), min(quit_p, 1)))
         left = sum(u.lose(1) for u in sample_units(self.police_units, resigned, self.rng))
@@ -316,6 +318,7 @@ class GangViolenceModel(Model):
         self.civilians.size[-1] += left - hires
         self.today["police_resigned"] = left
         self._personnel = (officers - left + hires, self._personnel[1])
+        return police_lost, soldiers_lost
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
@@ -345,7 +348,7 @@ class GangViolenceModel(Model):
         mech.update_feelings(self, gg_victims, sg)
         hidden = mech.hidden_bodies(self, by_killer + civ_killed)
         mech.campaigns(self, sg)
-        self._police_events(police_k, soldiers_k)
+        police_k, soldiers_k = self._police_events(police_k, soldiers_k)
         fled, deported = mech.flight(self)
         local = gg_victims + sg + civ_killed
         C.violence += (local - C.violence) * relax(15.0)

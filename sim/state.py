@@ -20,7 +20,6 @@ class CliqueState:
     gang: np.ndarray          # 0 MS-13, 1 B18-S, 2 B18-R
     leader: np.ndarray        # index of the steering leader
     obedience: np.ndarray     # share of orders followed, fixed trait
-    has_rival: np.ndarray     # bool: shares a border with a rival gang
     retaliation: np.ndarray   # urge to retaliate against rival cliques (M2)
     revenge: np.ndarray       # hostility to security forces (M6)
     arms: np.ndarray          # lethality relative to 2011 (M4)

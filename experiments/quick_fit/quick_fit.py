@@ -32,7 +32,7 @@ FREE = {
     "model.repression.security_kill_rate": (2e-7, 2e-5, True),
     "model.repression.lethal_kill_rate": (2e-7, 2e-5, True),
     "model.repression.response_per_killing": (0.01, 2.0, True),
-    "model.repression.recruit_rate": (1e-4, 6e-4, True),
+    "model.repression.recruit_rate": (5e-5, 6e-4, True),
     "model.repression.recruits_per_repression": (0.1, 10.0, True),
     "model.repression.relatives_per_security_killing": (0.1, 3.0, True),
     "model.truce.grievance_halflife_days": (20.0, 600.0, True),
@@ -44,6 +44,15 @@ FREE = {
     "model.ceasefire.strength": (0.2, 1.0, False),
     "model.isolation.campaign_threshold": (50.0, 2000.0, True),
     "model.isolation.campaign_hostility": (0.5, 40.0, True),
+    "model.repression.revenge_per_killing": (0.005, 1.0, True),
+    "model.repression.revenge_halflife_days": (10.0, 720.0, True),
+    "model.repression.revenge_spillover": (0.0, 3.0, False),
+    "model.orders.comm_max_security": (0.05, 0.7, False),
+    "model.orders.obedience_mean": (0.3, 0.95, False),
+    "model.ceasefire.reach": (0.3, 1.0, False),
+    "model.truce.peace_extortion_gain": (0.0, 2.0, False),
+    "model.reporting.hide_share": (0.0, 0.5, False),
+    "model.border.retaliation_halflife_days": (3.0, 120.0, True),
 }
 SERIES = {"homicides", "police_killed", "soldiers_killed", "relatives_killed"}
 
