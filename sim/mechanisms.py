@@ -115,10 +115,10 @@ def attacks_on_security(m: "GangViolenceModel") -> tuple[int, int, int]:
     p, C, G = m.cfg.model, m.cliques, m.gangs
     r = p.repression
     phase1 = ((G.security_days > 0) * p.isolation.campaign_hostility)[C.gang]
-    phase2 = ((G.relatives_days > 0) * p.isolation.campaign_hostility)[C.gang]
+    phase2 = ((G.relatives_days > 0) * p.isolation.campaign_relatives_hostility)[C.gang]
     base = r.security_kill_rate * C.street * C.presence * C.arms
-    # the cease-fire was also a halt to the war with the government
-    base = base * (1 - p.ceasefire.strength * C.norm)
+    # the cease-fire was also declared towards the government, yet police killings went on
+    base = base * (1 - p.ceasefire.strength * p.ceasefire.covers_security * C.norm)
     hostile = float(base @ (1 + r.pressure_gain * C.pressure + C.revenge))
     # a sum of independent Poisson draws is one Poisson draw of the summed rate
     security = int(m.rng.poisson(hostile + float(base @ phase1)))
@@ -204,6 +204,7 @@ def update_feelings(m: "GangViolenceModel", victims: np.ndarray, security_kills:
     np.minimum(C.retaliation, b.retaliation_cap, out=C.retaliation)
     C.revenge *= 1 - relax(r.revenge_halflife_days)
     C.revenge += r.revenge_per_killing * security_kills
+    np.minimum(C.revenge, r.revenge_cap, out=C.revenge)
 
 
 def flight(m: "GangViolenceModel") -> tuple[int, int]:

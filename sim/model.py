@@ -299,8 +299,8 @@ class GangViolenceModel(Model):
             elif lost:
                 self._personnel = (self._personnel[0], self._personnel[1] - 1)
         r = self.cfg.model.repression
-        sec.response = sec.response * (1 - self._rates["response"]) + r.response_per_killing * (
-            police_lost + soldiers_lost) / self.scale
+        sec.response = min(r.response_cap, sec.response * (1 - self._rates["response"])
+                           + r.response_per_killing * (police_lost + soldiers_lost) / self.scale)
         sec.morale += (1 - sec.morale) * self._rates["morale"]
         # morale responds to national losses: a killing at scale s stands for 1/s killings
         sec.morale = max(0.0, sec.morale - m.morale_drop_per_killing

@@ -56,7 +56,7 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True) -> dict:
         model.update_layers()
         police, army = model.unit_positions()
         plot_territory(model.landscape.gang, model.grid.violence.data, model.grid.population.data,
-                       police, out / "territory.png", army_xy=army, date=str(model.date))
+                       police, out / "territory.png", army_xy=army, date=df.date.iloc[-1])
     print(fit.table())
     print(f"{model.cfg.scenario.name}, seed {model.cfg.seed}, scale {model.scale}: "
           f"{len(df)} days simulated in {elapsed:.1f} s; score {fit.score:.3f}")
