@@ -442,6 +442,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError("model.population.share_ms13: with share_b18s it exceeds 1; "
                           "accepted: shares summing to at most 1")
     check_levers(cfg.model.levers, "model.levers")
+    for name, value in dataclasses.asdict(cfg.model.levers).items():
+        if value is None and name != "leaders_moved":
+            raise ConfigError(f"model.levers.{name}: the baseline must set every lever; "
+                              f"accepted: {LEVER_DOCS[name]}")
     for name, pol in cfg.policies.items():
         check_levers(pol.levers, f"policies.{name}.levers")
     start = parse_date(cfg.start, "start")

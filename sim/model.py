@@ -79,7 +79,7 @@ class GangViolenceModel(Model):
         # 2011 coverage (police plus the baseline levers' soldiers) is the reference effort
         self._national_ratio = (self._personnel[0] + p.levers.soldiers_deployed * self.scale) \
             / max(self.civilians.size.sum(), 1)
-        self._apply_policies(self.date)
+        self._apply_policies(self.date, first=True)
         self._change_days.discard(self.start_date)  # already applied
         self.running = True
 
@@ -173,11 +173,12 @@ class GangViolenceModel(Model):
                        "response": relax(self.cfg.model.repression.response_halflife_days)}
 
     # ------------------------------------------------------------------ policies
-    def _apply_policies(self, day: dt.date) -> None:
-        """Switch levers on a change day; prison transfers happen when a policy starts."""
+    def _apply_policies(self, day: dt.date, first: bool = False) -> None:
+        """Switch levers on a change day; prison transfers happen when a policy starts (on the
+        first day, every policy already under way has started)."""
         self.levers = self.timeline.levers(day)
         self.policy_names = self.timeline.names(day)
-        for spell in self.timeline.starting(day):
+        for spell in (self.timeline.active(day) if first else self.timeline.starting(day)):
             lv = spell.policy.levers
             if lv.leader_prison is not None:
                 self.transfer_leaders(lv.leader_prison, lv.leaders_moved)

@@ -24,7 +24,7 @@ class CliqueState:
     revenge: np.ndarray       # hostility to security forces (M6)
     arms: np.ndarray          # lethality relative to 2011 (M4)
     norm: np.ndarray          # adherence to the gangs' cease-fire (M8)
-    presence: np.ndarray      # security presence relative to the 2011 national mean
+    presence: np.ndarray      # local security presence relative to the national mean
     violence: np.ndarray      # recent killings in the territory (smoothed, per day)
     restraint: np.ndarray = field(default=None)   # restraint order received today
     pressure: np.ndarray = field(default=None)    # pressure order received today
@@ -44,7 +44,7 @@ class LeaderState:
     comm: np.ndarray          # share of messages that get out
     incentive: np.ndarray     # benefits-driven will to restrain (M4)
     expectation: np.ndarray   # remembered benefits (M5)
-    grievance: np.ndarray     # expectation minus incentive: will to pressure (M5)
+    grievance: np.ndarray     # smoothed unmet expectation of benefits: will to pressure (M5)
 
 
 @dataclass
