@@ -60,8 +60,11 @@ class LandscapeConfig:
     n_urban_centres: int = P(6, "centres", "dense urban centres", lo=1)
     urban_share: float = prob(0.62, "share of people living in the urban centres", unit="share")
     urban_radius: float = P(3.5, "cells", "spread (sd) of an urban centre's population", lo=0.5)
-    gang_patch_count: int = P(40, "patches", "seeds of the gang patchwork; fewer = larger "
-                                             "single-gang regions", lo=3)
+    cliques_per_patch: float = P(1.5, "cliques", "cliques per seed of the gang patchwork; "
+                                                 "more = larger single-gang regions (scaled "
+                                                 "with the cliques so that the share of cliques "
+                                                 "on a rival border does not depend on scale)",
+                                 "004 ('patchwork of gang-controlled neighborhoods')", lo=1)
     max_territory_distance: float = P(9.0, "cells", "cells farther than this from every clique "
                                                     "are not gang-controlled", lo=1)
 

@@ -83,7 +83,7 @@ def generate(cfg: LandscapeConfig, population: float, n_cliques: int,
     sites = cells[homes_flat] + jitter
 
     # the gang patchwork: each clique takes the gang of its nearest patch seed
-    n_patch = max(3, cfg.gang_patch_count)
+    n_patch = max(3, round(n_cliques / cfg.cliques_per_patch))
     patch_xy = cells[rng.choice(len(flat), size=n_patch, p=p)] + rng.uniform(-.5, .5, (n_patch, 2))
     patch_gang = rng.choice(3, size=n_patch, p=np.asarray(gang_shares))
     patch_gang[:3] = [0, 1, 2]  # every gang exists

@@ -51,7 +51,7 @@ FREE = {
     "model.orders.obedience_mean": (0.3, 0.95, False),
     "model.ceasefire.reach": (0.3, 1.0, False),
     "model.truce.peace_extortion_gain": (0.0, 2.0, False),
-    "model.reporting.hide_share": (0.0, 0.5, False),
+    "model.reporting.hide_share": (0.0, 0.3, False),
     "model.border.retaliation_halflife_days": (3.0, 120.0, True),
     "model.truce.incentive_halflife_days": (30.0, 900.0, True),
     "model.isolation.campaign_relatives_hostility": (1.0, 200.0, True),

@@ -1,0 +1,81 @@
+"""Check the default parameters against every reported figure: national scale, 10 seeds.
+
+    python experiments/quick_fit/validate.py [--seeds 10] [--scale 1.0] [--workers 2]
+
+Writes results/quick_fit/fit_table.md (the README's table) and fit_by_seed.csv. A homicide
+figure passes when the median over seeds is within 25% of the report (bounds met, the
+2013-2014 trend rising), a police or soldier figure when within 50%.
+"""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.compose import compose
+from sim.model import GangViolenceModel
+from sim.observation import compare, load_reported
+
+OUT = Path(__file__).resolve().parents[2] / "results" / "quick_fit"
+
+
+def one(args) -> list[dict]:
+    seed, scale = args
+    model = GangViolenceModel(compose([f"seed={seed}", f"model.scale={scale}"]))
+    fit = compare(model.run(), scale=model.scale)
+    return [{"seed": seed, "id": r.figure.id, "simulated": r.simulated, "error": r.error}
+            for r in fit.rows]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    with ProcessPoolExecutor(args.workers) as ex:
+        rows = [r for rs in ex.map(one, [(s, args.scale) for s in range(args.seeds)]) for r in rs]
+    df = pd.DataFrame(rows)
+    OUT.mkdir(parents=True, exist_ok=True)
+    df.to_csv(OUT / "fit_by_seed.csv", index=False, lineterminator="\n")
+    lines = ["| figure | window | kind | reported | simulated median (5-95%) | error of median | "
+             "criterion | pass |", "|---|---|---|---|---|---|---|---|"]
+    passed = total = 0
+    for fig in load_reported():
+        sims = df[df.id == fig.id].simulated.astype(float).to_numpy()
+        med = float(np.median(sims))
+        lo, hi = np.percentile(sims, [5, 95])
+        err = fig.error(med)
+        if fig.series == "homicides":
+            crit = "bound met" if fig.kind.startswith("lower") else (
+                "rising" if fig.kind == "trend" else "within 25%")
+        elif fig.series in ("police_killed", "soldiers_killed", "relatives_killed"):
+            crit = "bound met" if fig.kind.startswith("lower") else "within 50%"
+        else:
+            crit = "(not a criterion)"
+        ok = fig.is_within(err)
+        if crit != "(not a criterion)":
+            total += 1
+            passed += bool(ok)
+        value = {"trend": "rising", "lower_bound_total": f"> {_fmt(fig.value)}",
+                 "lower_bound_mean": f"> {_fmt(fig.value)}/day"}.get(fig.kind, _fmt(fig.value))
+        sim = (f"{med:+.1f}/day/yr" if fig.kind == "trend" else
+               f"{_fmt(med)} ({_fmt(lo)}-{_fmt(hi)})")
+        lines.append(f"| {fig.id} | {fig.start}..{fig.end} | {fig.kind} | {value} | {sim} | "
+                     f"{err:+.0%} | {crit} | {'yes' if ok else 'NO'} |")
+    head = (f"National scale (`model.scale={args.scale}`), seeds 0-{args.seeds - 1}, default "
+            f"parameters: {passed} of {total} criteria met.\n\n")
+    (OUT / "fit_table.md").write_text(head + "\n".join(lines) + "\n")
+    print(head + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
