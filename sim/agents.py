@@ -134,7 +134,13 @@ class Civilian(FixedAgent):
 def sample_units(units: list[PoliceUnit], k: int, rng: np.random.Generator
                  ) -> list[PoliceUnit]:
     """k units at random (with replacement) among those with anyone left in them."""
-    if k <= 0:
-        return []
-    staffed = [u for u in units if u.personnel > 0]
-    return [staffed[i] for i in rng.integers(len(staffed), size=k)] if staffed else []
+    picked: list[PoliceUnit] = []
+    if k <= 0 or not units:
+        return picked
+    tries = 0
+    while len(picked) < k and tries < 20 * k:  # units are rarely empty: retry, don't filter
+        unit = units[int(rng.integers(len(units)))]
+        tries += 1
+        if unit.personnel > 0:
+            picked.append(unit)
+    return picked

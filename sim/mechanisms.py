@@ -59,7 +59,8 @@ def ceasefire_norm(m: "GangViolenceModel") -> None:
         C.norm += np.maximum(target - C.norm, 0) * relax(c.adoption_halflife_days)
     else:
         C.norm *= 1 - relax(c.norm_halflife_days)
-    C.norm *= np.clip(1 - c.erosion_per_revenge * C.revenge, 0, 1)
+    if c.erosion_per_revenge > 0:
+        C.norm *= np.maximum(1 - c.erosion_per_revenge * C.revenge, 0)
 
 
 def aggression(m: "GangViolenceModel") -> None:
@@ -104,7 +105,7 @@ def security_operations(m: "GangViolenceModel", street_left: np.ndarray
     lethal = lv.lethal_force * (1 + m.security.response)
     killed = np.minimum(m.rng.poisson(r.lethal_kill_rate * lethal * effort * street_left),
                         street_left)
-    p_arrest = np.clip(r.arrest_rate * lv.arrest_intensity * effort, 0, 1)
+    p_arrest = np.minimum(r.arrest_rate * lv.arrest_intensity * effort, 1)
     arrested = m.rng.binomial(street_left - killed, p_arrest)
     return killed, arrested
 
@@ -136,8 +137,9 @@ def civilian_killings(m: "GangViolenceModel") -> tuple[np.ndarray, int]:
     c, C, civ = m.cfg.model.civilians, m.cliques, m.civilians
     n = len(C.street)
     killed = np.minimum(m.rng.poisson(c.kill_rate * C.street * C.aggression), civ.size[:n])
-    mean_aggr = float(np.average(C.aggression, weights=np.maximum(C.street, 1)))
-    per_resident = c.kill_rate * C.street.sum() / max(civ.size.sum(), 1)
+    members = C.street.sum()
+    mean_aggr = float(C.aggression @ C.street) / max(members, 1)
+    per_resident = c.kill_rate * members / max(civ.size.sum(), 1)
     deportees = min(int(m.rng.poisson(c.deportee_risk * per_resident * mean_aggr
                                       * civ.deportees)), civ.deportees)
     return killed, deportees
@@ -179,7 +181,7 @@ def campaigns(m: "GangViolenceModel", security_kills: np.ndarray) -> None:
     relatives."""
     iso, G, C = m.cfg.model.isolation, m.gangs, m.cliques
     G.grievance += iso.grievance_per_isolated_day * m.isolated_share()
-    if security_kills.any():
+    if security_kills.sum() > 0:
         members = np.bincount(C.gang, weights=C.street, minlength=3)
         kills = np.bincount(C.gang, weights=security_kills, minlength=3)
         G.grievance += (iso.grievance_per_security_killing * kills

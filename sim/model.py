@@ -21,6 +21,8 @@ from sim.policy import Timeline
 from sim.state import (CivilianState, CliqueState, GangState, LeaderState, SecurityState,
                        relax)
 
+RECENT = relax(15.0)  # "recent violence" is a 15-day half-life moving average of killings
+
 # the daily series of DESIGN.md section 5 (plus a few stocks), in output order
 SERIES = ("homicides", "homicides_true", "hidden", "gang_vs_gang", "gang_vs_civilian",
           "gang_vs_security", "security_vs_gang", "police_killed", "soldiers_killed",
@@ -352,16 +354,16 @@ class GangViolenceModel(Model):
         police_k, soldiers_k = self._police_events(police_k, soldiers_k)
         fled, deported = mech.flight(self)
         local = gg_victims + sg + civ_killed
-        C.violence += (local - C.violence) * relax(15.0)
-        self.dead += int(gg_victims.sum() + sg.sum() + civ_killed.sum()) + deportees_killed \
-            + police_k + soldiers_k + relatives_k
+        C.violence += (local - C.violence) * RECENT
+        gg, sgt, civ_total = int(gg_victims.sum()), int(sg.sum()), int(civ_killed.sum())
+        self.dead += gg + sgt + civ_total + deportees_killed + police_k + soldiers_k + relatives_k
         self._next_redeploy -= 1
         if self._next_redeploy <= 0:
             self.redeploy()
             self._next_redeploy = self.cfg.model.police.redeploy_days
 
-        gg, gc = int(gg_victims.sum()), int(civ_killed.sum()) + deportees_killed
-        gs, sgt = police_k + soldiers_k + relatives_k, int(sg.sum())
+        gc = civ_total + deportees_killed
+        gs = police_k + soldiers_k + relatives_k
         true = gg + gc + gs + sgt
         police, army = self.deployed_personnel()
         t = self.today
