@@ -75,7 +75,7 @@ class BorderViolenceConfig:
     kill_rate: float = P(0.000136, "killings / member / day",
                          "killings of rivals per street member of a clique at aggression 1 with "
                          "a rival border", "fitted")
-    retaliation_per_killing: float = P(0.16, "aggression / killing",
+    retaliation_per_killing: float = P(0.177, "aggression / killing",
                                        "rise of a clique's urge to retaliate per member killed",
                                        "003 ('chain of vengeance')")
     retaliation_halflife_days: float = P(32.0, "days", "half-life of the urge to retaliate",
@@ -92,7 +92,7 @@ class LeaderOrdersConfig:
                                     "000, 004")
     comm_isolation: float = prob(0.03, "share that gets out under isolation "
                                        "(extraordinary measures)", "002, 004")
-    visits_share: float = prob(0.5, "share of communication that goes through visits "
+    visits_share: float = prob(0.621, "share of communication that goes through visits "
                                     "(lost when visits stop)", "004", unit="share")
     obedience_mean: float = prob(0.695, "mean share of orders a clique follows",
                                  "004 ('they don't have the backing of all the groups')")
@@ -100,20 +100,20 @@ class LeaderOrdersConfig:
                                                  "cliques (low = very unequal)", lo=0.1)
     restraint_strength: float = prob(0.95, "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
-    attack_strength: float = P(2.43, "aggression", "aggression added by a fully received "
+    attack_strength: float = P(3.05, "aggression", "aggression added by a fully received "
                                                   "pressure order", "000 ('run up the numbers')")
 
 
 @dataclass
 class TruceConfig:
     """Negotiated benefits buy restraint; withdrawn benefits turn into grievance."""
-    incentive_halflife_days: float = P(515.0, "days", "half-life of leaders' incentive to "
+    incentive_halflife_days: float = P(493.0, "days", "half-life of leaders' incentive to "
                                                       "restrain once benefits stop", "000 (rise "
                                                       "from June 2013)", lo=0.5)
     incentive_rise_days: float = P(7.0, "days", "half-life of the incentive's rise once "
                                                 "benefits start", "000 (drop within days)",
                                    lo=0.5)
-    expectation_halflife_days: float = P(2000.0, "days", "memory of past benefits; unmet "
+    expectation_halflife_days: float = P(1720.0, "days", "memory of past benefits; unmet "
                                                         "expectation (remembered minus current "
                                                         "benefits) turns into grievance",
                                          "000 (Wolf)", lo=0.5)
@@ -129,7 +129,7 @@ class TruceConfig:
     peace_extortion_gain: float = P(0.376, "1", "rise of extortion per unit of restraint "
                                               "(members turn from fighting to revenue)",
                                     "003 ('extortion did go up')")
-    rearm_elasticity: float = P(0.0, "1", "arms target = (extortion per member / baseline) ^ "
+    rearm_elasticity: float = P(0.394, "1", "arms target = (extortion per member / baseline) ^ "
                                           "this", "004 ('rearm and grow stronger')")
     arms_halflife_days: float = P(622.0, "days", "half-life of arms moving to their target",
                                   lo=0.5)
@@ -142,12 +142,12 @@ class RepressionConfig:
                                                                    "security per street member "
                                                                    "at lethal force 1",
                                 "000, 004 (death squads)")
-    arrest_rate: float = P(2.2e-4, "arrests / member / day", "arrests per street member at "
+    arrest_rate: float = P(0.000215, "arrests / member / day", "arrests per street member at "
                                                              "arrest intensity 1", "000")
-    security_kill_rate: float = P(1.5e-06, "killings / member / day", "security personnel "
+    security_kill_rate: float = P(6.5e-07, "killings / member / day", "security personnel "
                                                                      "killed per street member "
                                                                      "at hostility 1", "000")
-    revenge_per_killing: float = P(0.515, "hostility / killing", "rise of a clique's hostility "
+    revenge_per_killing: float = P(0.254, "hostility / killing", "rise of a clique's hostility "
                                                                 "to security per member "
                                                                 "killed by security", "003")
     revenge_spillover: float = P(0.401, "aggression / hostility", "share of a clique's revenge "
@@ -156,8 +156,8 @@ class RepressionConfig:
                                                                "rivals and residents",
                                  "000 ('attacks on police and Salvadorans in general')")
     revenge_halflife_days: float = P(90.0, "days", "half-life of revenge", lo=0.5)
-    revenge_cap: float = P(6.6, "hostility", "ceiling on a clique's revenge", lo=0)
-    pressure_gain: float = P(7.78, "hostility", "hostility to security added by a fully "
+    revenge_cap: float = P(7.35, "hostility", "ceiling on a clique's revenge", lo=0)
+    pressure_gain: float = P(25.0, "hostility", "hostility to security added by a fully "
                                                "received pressure order", "000")
     response_per_killing: float = P(0.297, "lethal force / killing", "rise of security forces' "
                                                                    "lethal force per officer or "
@@ -174,9 +174,9 @@ class RepressionConfig:
                                               "004 ('dozens of their relatives')")
     soldier_exposure: float = P(1.0, "1", "risk of a deployed soldier relative to an officer",
                                 "002 (62 police, 22 soldiers)")
-    recruit_rate: float = P(0.000108, "recruits / member / day", "baseline recruitment per "
+    recruit_rate: float = P(7.03e-05, "recruits / member / day", "baseline recruitment per "
                                                                "street member", "assumed")
-    recruits_per_repression: float = P(0.839, "recruits / event", "recruits drawn in per member "
+    recruits_per_repression: float = P(0.973, "recruits / event", "recruits drawn in per member "
                                                                   "killed by security",
                                        "003 ('10 kids deciding to be in the gang')")
     recruits_per_arrest: float = P(0.8, "recruits / arrest", "recruits drawn in per arrest "
@@ -195,16 +195,16 @@ class IsolationConfig:
     grievance_per_security_killing: float = P(0.05, "grievance / killing", "grievance per member "
                                                                           "killed by security",
                                               "002")
-    campaign_threshold: float = P(382.0, "grievance", "grievance at which a gang launches a "
+    campaign_threshold: float = P(160.0, "grievance", "grievance at which a gang launches a "
                                                       "campaign (planning takes time)", "002",
                                   lo=1)
     campaign_security_days: int = P(10, "days", "first phase: against security forces",
                                     "002 ('Plan Bitter Tears')")
     campaign_relatives_days: int = P(30, "days", "second phase: against their relatives",
                                      "002 ('Plan Orphan Children')")
-    campaign_hostility: float = P(2.0, "hostility", "hostility to security forces added in the "
+    campaign_hostility: float = P(8.0, "hostility", "hostility to security forces added in the "
                                                     "first phase", "002")
-    campaign_relatives_hostility: float = P(13.1, "hostility", "hostility to their relatives "
+    campaign_relatives_hostility: float = P(15.3, "hostility", "hostility to their relatives "
                                                                "added in the second phase",
                                             "002 (8 relatives killed in 12 days)")
 
@@ -212,13 +212,13 @@ class IsolationConfig:
 @dataclass
 class CeasefireConfig:
     """The gangs' own order to stop killing and respect each other's limits."""
-    reach: float = prob(0.95, "share of the order reaching a clique through the street "
+    reach: float = prob(0.969, "share of the order reaching a clique through the street "
                               "leadership (not the prisons)", "004 (obeyed within days)")
-    strength: float = prob(0.85, "aggression removed by a fully adopted cease-fire norm",
+    strength: float = prob(0.86, "aggression removed by a fully adopted cease-fire norm",
                            "004 (killings halved)", unit="share")
     adoption_halflife_days: float = P(0.7, "days", "half-life of adoption once ordered",
                                       "004 (within days)", lo=0.1)
-    norm_halflife_days: float = P(192.0, "days", "persistence of the norm without fresh "
+    norm_halflife_days: float = P(201.0, "days", "persistence of the norm without fresh "
                                                  "orders", "competing explanation (DESIGN 2)",
                                   lo=0.5)
     covers_security: float = prob(0.0961, "share of the norm's effect that also holds back attacks "
@@ -234,7 +234,7 @@ class CeasefireConfig:
 @dataclass
 class PrisonConfig:
     """Arrests fill overcrowded prisons; members are released again."""
-    mean_sentence_days: float = P(900.0, "days", "mean time a gang member stays in prison",
+    mean_sentence_days: float = P(565.0, "days", "mean time a gang member stays in prison",
                                   lo=1)
     capacity: int = P(11_000, "people", "gang inmates the prisons hold before overcrowding",
                       "000 (overcrowding)")
@@ -286,7 +286,7 @@ class PoliceMoraleConfig:
 @dataclass
 class ReportingConfig:
     """Reported homicides miss bodies that were hidden."""
-    hide_share: float = prob(0.3, "share of killings hidden by a clique fully following a "
+    hide_share: float = prob(0.258, "share of killings hidden by a clique fully following a "
                                    "restraint order", "000 ('burying their victims')",
                              unit="share")
 

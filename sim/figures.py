@@ -353,3 +353,156 @@ def plot_territory(
     ax.set_title(f"{title}, {date}" if date is not None else title)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     _save(fig, path)
+
+
+# ---------------------------------------------------------------- ensembles (sim-compare)
+
+__all__ += ["plot_ensemble_bands", "plot_ensemble_comparison", "plot_ensemble_kinds"]
+
+_BAND_COLOUR = "#1f4e9c"
+_COVERED_LABELS = ((True, "inside the 90% band"), (False, "outside the 90% band"), (None, "not compared"))
+
+
+def _trend_arrow(ax, figure: ReportedFigure, colour: str) -> None:
+    """A reported trend: its window hatched, an arrow in its direction."""
+    start, stop = pd.Timestamp(figure.start), pd.Timestamp(figure.end + dt.timedelta(days=1))
+    ax.axvspan(start, stop, fill=False, hatch="//", edgecolor=colour, alpha=0.2, lw=0, zorder=1)
+    rising = figure.value > 0
+    ax.annotate(
+        "rising" if rising else "falling",
+        xy=(stop, 0.85 if rising else 0.6),
+        xytext=(start, 0.6 if rising else 0.85),
+        xycoords=("data", "axes fraction"),
+        textcoords=("data", "axes fraction"),
+        arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.5},
+        fontsize=8,
+        color=colour,
+        zorder=6,
+    )
+
+
+def plot_ensemble_bands(
+    dates: Sequence,
+    quantiles: dict[str, np.ndarray],
+    path: str | os.PathLike[str],
+    figures: Sequence[ReportedFigure] = (),
+    covered: dict[str, bool | None] | None = None,
+    title: str = "Homicides per day: ensemble",
+) -> None:
+    """An ensemble's homicides per day: median with 50 % and 90 % bands, against the reports.
+
+    ``quantiles`` holds arrays ``q05, q25, median, q75, q95`` over ``dates`` (national
+    units, typically of each job's 30-day centred mean). Each reported homicide figure in
+    the date range is drawn over its window as in :func:`plot_trajectory`, green when the
+    ensemble's 90 % interval covers it (``covered[id]``), red when not, grey otherwise.
+    """
+    dates = pd.DatetimeIndex(dates)
+    covered = covered or {}
+    fig, (ax,) = _new_figure(1)
+    ax.fill_between(dates, quantiles["q05"], quantiles["q95"], color=_BAND_COLOUR, alpha=0.15, lw=0, label="90% of jobs")
+    ax.fill_between(dates, quantiles["q25"], quantiles["q75"], color=_BAND_COLOUR, alpha=0.3, lw=0, label="50% of jobs")
+    ax.plot(dates, quantiles["median"], color="#111111", lw=1.6, label=f"median ({_ROLLING_DAYS}-day centred mean per job)")
+
+    first, stop_day = dates.min(), dates.max() + pd.Timedelta(days=1)
+    drawn: set[bool | None] = set()
+    bounds = False
+    for figure in figures:
+        if figure.series != "homicides" or not (pd.Timestamp(figure.start) < stop_day and pd.Timestamp(figure.end) >= first):
+            continue
+        state = covered.get(figure.id)
+        colour = _STATUS_COLOURS[state]
+        if figure.kind == "trend":
+            _trend_arrow(ax, figure, colour)
+            drawn.add(state)
+            continue
+        level = _per_day_level(figure)
+        if level is not None:
+            _segment(ax, figure, level, colour, figure.kind.startswith("lower_bound"))
+            drawn.add(state)
+            bounds = bounds or figure.kind.startswith("lower_bound")
+
+    ax.set_ylabel("homicides per day, national")
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(first, stop_day)
+    _format_date_axis(ax)
+    handles = ax.get_legend_handles_labels()[0] + [
+        Line2D([], [], color=_STATUS_COLOURS[state], lw=2.8, label=f"reported: {label}")
+        for state, label in _COVERED_LABELS
+        if state in drawn
+    ]
+    if bounds:
+        handles.append(Line2D([], [], color="#444444", lw=2.8, marker="^", label="reported lower bound"))
+    ax.legend(handles=handles, loc="upper left", fontsize=7, ncols=2)
+    _save(fig, path)
+
+
+def plot_ensemble_comparison(
+    groups: Sequence[tuple[str, Sequence, dict[str, np.ndarray]]],
+    path: str | os.PathLike[str],
+    ylabel: str = "",
+    title: str = "",
+) -> None:
+    """Groups side by side on one set of axes: each group's median and 90 % band.
+
+    ``groups`` holds ``(label, dates, quantiles)`` with quantile arrays ``q05``,
+    ``median`` and ``q95`` over ``dates``.
+    """
+    fig, (ax,) = _new_figure(1)
+    colours = _qualitative(len(groups))
+    first = last = None
+    for (label, dates, quantiles), colour in zip(groups, colours):
+        dates = pd.DatetimeIndex(dates)
+        colour = tuple(colour)
+        ax.fill_between(dates, quantiles["q05"], quantiles["q95"], color=colour, alpha=0.18, lw=0)
+        ax.plot(dates, quantiles["median"], color=colour, lw=1.5, label=label)
+        if len(dates):
+            first = dates.min() if first is None else min(first, dates.min())
+            last = dates.max() if last is None else max(last, dates.max())
+    if first is not None:
+        ax.set_xlim(first, last + pd.Timedelta(days=1))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    _format_date_axis(ax)
+    ax.legend(
+        handles=ax.get_legend_handles_labels()[0] + [Patch(facecolor="#888888", alpha=0.3, label="90% of jobs")],
+        loc="upper left",
+        fontsize=7,
+        ncols=2,
+    )
+    _save(fig, path)
+
+
+def plot_ensemble_kinds(
+    months: Sequence,
+    medians: dict[str, np.ndarray],
+    path: str | os.PathLike[str],
+    title: str = "Homicides by kind: ensemble median",
+) -> None:
+    """Monthly median homicides by kind, stacked, with the median reported and true totals.
+
+    ``medians`` holds one array over ``months`` (month starts) per kind column and for
+    ``homicides`` and ``homicides_true`` (national units). Medians are taken kind by
+    kind, so the stack need not add up to the median total.
+    """
+    months = pd.DatetimeIndex(months)
+    fig, (ax,) = _new_figure(1)
+    kinds = [(c, label) for c, label in _KIND_COLUMNS if c in medians]
+    ax.stackplot(
+        months,
+        [np.nan_to_num(np.asarray(medians[c], dtype=float)) for c, _ in kinds],
+        labels=[f"{label} (median)" for _, label in kinds],
+        colors=_KIND_COLOURS[: len(kinds)],
+        alpha=0.85,
+    )
+    if "homicides_true" in medians:
+        ax.plot(months, medians["homicides_true"], color="#111111", lw=1.6, label="all homicides, median (incl. hidden bodies)")
+    if "homicides" in medians:
+        ax.plot(months, medians["homicides"], color="#111111", lw=1.6, ls="--", label="reported homicides, median (bodies found)")
+    ax.set_ylabel("homicides per month, national")
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    _format_date_axis(ax)
+    ax.legend(loc="upper left", fontsize=8)
+    _save(fig, path)

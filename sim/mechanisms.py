@@ -24,9 +24,11 @@ def leader_orders(m: "GangViolenceModel") -> None:
     """M3, M4, M5: leaders weigh benefits against grievance; orders reach cliques imperfectly.
 
     Benefits delivered (negotiation) raise the incentive to order restraint; when they stop,
-    the incentive fades while the memory of them (expectation) lingers, and the gap becomes
-    grievance, which leaders turn into pressure orders. What reaches a clique is the order
-    times its leader's prison communication times the clique's obedience.
+    the incentive fades while the memory of them (expectation) lingers. The gap (unmet
+    expectation) is turned at once into pressure on the state (attacks on security forces),
+    and, as it builds up into grievance, into attack orders against rivals and residents.
+    What reaches a clique is the order times its leader's prison communication times the
+    clique's obedience.
     """
     p, L, lv = m.cfg.model, m.leaders, m.levers
     t = p.truce
@@ -37,8 +39,8 @@ def leader_orders(m: "GangViolenceModel") -> None:
     benefits = (1 - t.comfort_weight) * L.incentive + t.comfort_weight * COMFORT[L.prison]
     L.expectation += np.where(benefits > L.expectation, relax(t.incentive_rise_days * 4),
                               relax(t.expectation_halflife_days)) * (benefits - L.expectation)
-    unmet = np.clip(L.expectation - benefits, 0.0, 1.0)
-    L.grievance += (unmet - L.grievance) * relax(p.truce.grievance_halflife_days)
+    L.unmet[:] = np.clip(L.expectation - benefits, 0.0, 1.0)
+    L.grievance += (L.unmet - L.grievance) * relax(p.truce.grievance_halflife_days)
     comm_by_prison = np.array([p.orders.comm_max_security, p.orders.comm_low_security,
                                p.orders.comm_isolation])
     visits = 1.0 if lv.visits else 1.0 - p.orders.visits_share
@@ -46,7 +48,10 @@ def leader_orders(m: "GangViolenceModel") -> None:
     C = m.cliques
     reach = L.comm[C.leader] * C.obedience
     C.restraint[:] = reach * L.incentive[C.leader]
-    C.pressure[:] = reach * L.grievance[C.leader]
+    # pressure on the state (attacks on security forces) follows the unmet deal at once;
+    # the wider war on rivals and residents follows grievance as it builds up
+    C.pressure[:] = reach * L.unmet[C.leader]
+    C.attack[:] = reach * L.grievance[C.leader]
     m.restraint_on = bool(L.incentive.max() > 1e-9)
 
 
@@ -68,7 +73,7 @@ def aggression(m: "GangViolenceModel") -> None:
     p, C = m.cfg.model, m.cliques
     C.aggression[:] = (C.arms
                        * (1 - p.orders.restraint_strength * C.restraint)
-                       * (1 + p.orders.attack_strength * C.pressure)
+                       * (1 + p.orders.attack_strength * C.attack)
                        * (1 - p.ceasefire.strength * C.norm)
                        * (1 + C.retaliation + p.repression.revenge_spillover * C.revenge))
 

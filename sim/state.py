@@ -27,12 +27,13 @@ class CliqueState:
     presence: np.ndarray      # local security presence relative to the national mean
     violence: np.ndarray      # recent killings in the territory (smoothed, per day)
     restraint: np.ndarray = field(default=None)   # restraint order received today
-    pressure: np.ndarray = field(default=None)    # pressure order received today
+    pressure: np.ndarray = field(default=None)    # pressure-on-the-state order received today
+    attack: np.ndarray = field(default=None)      # attack order (rivals, residents) today
     aggression: np.ndarray = field(default=None)  # today's aggression multiplier
 
     def __post_init__(self) -> None:
         n = len(self.street)
-        for name in ("restraint", "pressure", "aggression"):
+        for name in ("restraint", "pressure", "attack", "aggression"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n))
 
@@ -44,7 +45,12 @@ class LeaderState:
     comm: np.ndarray          # share of messages that get out
     incentive: np.ndarray     # benefits-driven will to restrain (M4)
     expectation: np.ndarray   # remembered benefits (M5)
-    grievance: np.ndarray     # smoothed unmet expectation of benefits: will to pressure (M5)
+    grievance: np.ndarray     # unmet expectation built up over time: will to attack (M5)
+    unmet: np.ndarray = field(default=None)  # expectation minus benefits today (M5)
+
+    def __post_init__(self) -> None:
+        if self.unmet is None:
+            self.unmet = np.zeros(len(self.gang))
 
 
 @dataclass

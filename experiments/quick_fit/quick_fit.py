@@ -28,8 +28,8 @@ FREE = {
     "model.civilians.kill_rate": (1e-5, 3e-4, True),
     "model.border.retaliation_per_killing": (0.05, 2.0, True),
     "model.orders.attack_strength": (0.1, 10.0, True),
-    "model.repression.pressure_gain": (0.2, 30.0, True),
-    "model.repression.security_kill_rate": (2e-7, 2e-5, True),
+    "model.repression.pressure_gain": (0.2, 60.0, True),
+    "model.repression.security_kill_rate": (1e-7, 2e-5, True),
     "model.repression.lethal_kill_rate": (2e-7, 2e-5, True),
     "model.repression.response_per_killing": (0.01, 2.0, True),
     "model.repression.recruit_rate": (5e-5, 6e-4, True),
@@ -59,8 +59,13 @@ FREE = {
     "model.ceasefire.erosion_per_revenge": (0.0, 0.05, False),
     "model.repression.revenge_cap": (0.5, 20.0, True),
     "model.repression.response_cap": (0.0, 5.0, False),
+    "model.repression.arrest_rate": (5e-5, 6e-4, True),
+    "model.prisons.mean_sentence_days": (200.0, 2000.0, True),
+    "model.orders.visits_share": (0.1, 0.95, False),
+    "model.repression.recruits_per_arrest": (0.0, 2.0, False),
 }
-SERIES = {"homicides", "police_killed", "soldiers_killed", "relatives_killed"}
+SERIES = {"homicides", "police_killed", "soldiers_killed", "relatives_killed",
+          "gang_members_street", "gang_members_prison"}
 
 
 def loss_of(overrides: dict, seeds, scale: float) -> float:
@@ -105,7 +110,7 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(12345)
     base = compose([])
-    current = {k: float(OmegaGet(base, k)) for k in FREE}
+    current = {k: float(OmegaGet(base, k)) for k in FREE}  # start from the defaults
     if args.start:
         current.update(json.load(open(args.start)))
     seeds = list(range(args.seeds))
