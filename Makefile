@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,sweep]'
 	touch $(STAMP)
 
 ## run the historical scenario at national scale (outputs under results/runs/)
@@ -24,6 +24,11 @@ test: $(STAMP)
 ## time a national-scale historical run; prints one JSON line
 bench: $(STAMP)
 	$(PY) benchmarks/bench_run.py
+
+## time a 100-job seed ensemble: joblib on 2 workers against one job at a time; one JSON line
+.PHONY: bench-sweep
+bench-sweep: $(STAMP)
+	$(PY) benchmarks/bench_sweep.py
 
 ## regenerate the parameter tables of docs/ODD.md from sim/config.py
 docs: $(STAMP)

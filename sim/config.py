@@ -92,7 +92,7 @@ class LeaderOrdersConfig:
                                     "000, 004")
     comm_isolation: float = prob(0.03, "share that gets out under isolation "
                                        "(extraordinary measures)", "002, 004")
-    visits_share: float = prob(0.621, "share of communication that goes through visits "
+    visits_share: float = prob(0.324, "share of communication that goes through visits "
                                     "(lost when visits stop)", "004", unit="share")
     obedience_mean: float = prob(0.695, "mean share of orders a clique follows",
                                  "004 ('they don't have the backing of all the groups')")
@@ -100,8 +100,9 @@ class LeaderOrdersConfig:
                                                  "cliques (low = very unequal)", lo=0.1)
     restraint_strength: float = prob(0.95, "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
-    attack_strength: float = P(3.05, "aggression", "aggression added by a fully received "
-                                                  "pressure order", "000 ('run up the numbers')")
+    attack_strength: float = P(4.75, "aggression", "aggression added by a fully received "
+                                                    "attack order (grievance built up)",
+                               "000 ('run up the numbers')")
 
 
 @dataclass
@@ -117,7 +118,7 @@ class TruceConfig:
                                                         "expectation (remembered minus current "
                                                         "benefits) turns into grievance",
                                          "000 (Wolf)", lo=0.5)
-    comfort_weight: float = prob(1.0, "weight of prison comfort (vs. negotiated benefits) in "
+    comfort_weight: float = prob(0.973, "weight of prison comfort (vs. negotiated benefits) in "
                                       "what leaders count as benefits; a move back to maximum "
                                       "security is a loss", "000 ('spurred the reaction')",
                                  unit="share")
@@ -147,10 +148,10 @@ class RepressionConfig:
     security_kill_rate: float = P(6.5e-07, "killings / member / day", "security personnel "
                                                                      "killed per street member "
                                                                      "at hostility 1", "000")
-    revenge_per_killing: float = P(0.254, "hostility / killing", "rise of a clique's hostility "
+    revenge_per_killing: float = P(0.39, "hostility / killing", "rise of a clique's hostility "
                                                                 "to security per member "
                                                                 "killed by security", "003")
-    revenge_spillover: float = P(0.401, "aggression / hostility", "share of a clique's revenge "
+    revenge_spillover: float = P(0.0, "aggression / hostility", "share of a clique's revenge "
                                                                "against security that also "
                                                                "raises its violence towards "
                                                                "rivals and residents",
@@ -158,14 +159,15 @@ class RepressionConfig:
     revenge_halflife_days: float = P(90.0, "days", "half-life of revenge", lo=0.5)
     revenge_cap: float = P(7.35, "hostility", "ceiling on a clique's revenge", lo=0)
     pressure_gain: float = P(25.0, "hostility", "hostility to security added by a fully "
-                                               "received pressure order", "000")
-    response_per_killing: float = P(0.297, "lethal force / killing", "rise of security forces' "
+                                               "received pressure order (unmet deal, at once)",
+                             "000 ('attacks on police ... to pressure the government')")
+    response_per_killing: float = P(0.436, "lethal force / killing", "rise of security forces' "
                                                                    "lethal force per officer or "
                                                                    "soldier killed (national "
                                                                    "count)", "002, 003 ('response "
                                                                    "in kind')")
     response_halflife_days: float = P(60.0, "days", "half-life of that response", lo=0.5)
-    response_cap: float = P(1.31, "lethal force", "ceiling on that response (a multiplier of "
+    response_cap: float = P(0.636, "lethal force", "ceiling on that response (a multiplier of "
                                                  "lethal force of 1 + cap at most)", lo=0)
     relatives_per_security_killing: float = P(1.67, "killings / killing", "relatives of "
                                                                           "security forces "
@@ -174,9 +176,9 @@ class RepressionConfig:
                                               "004 ('dozens of their relatives')")
     soldier_exposure: float = P(1.0, "1", "risk of a deployed soldier relative to an officer",
                                 "002 (62 police, 22 soldiers)")
-    recruit_rate: float = P(7.03e-05, "recruits / member / day", "baseline recruitment per "
+    recruit_rate: float = P(5.95e-05, "recruits / member / day", "baseline recruitment per "
                                                                "street member", "assumed")
-    recruits_per_repression: float = P(0.973, "recruits / event", "recruits drawn in per member "
+    recruits_per_repression: float = P(1.64, "recruits / event", "recruits drawn in per member "
                                                                   "killed by security",
                                        "003 ('10 kids deciding to be in the gang')")
     recruits_per_arrest: float = P(0.8, "recruits / arrest", "recruits drawn in per arrest "
@@ -195,7 +197,7 @@ class IsolationConfig:
     grievance_per_security_killing: float = P(0.05, "grievance / killing", "grievance per member "
                                                                           "killed by security",
                                               "002")
-    campaign_threshold: float = P(160.0, "grievance", "grievance at which a gang launches a "
+    campaign_threshold: float = P(167.0, "grievance", "grievance at which a gang launches a "
                                                       "campaign (planning takes time)", "002",
                                   lo=1)
     campaign_security_days: int = P(10, "days", "first phase: against security forces",
@@ -204,7 +206,7 @@ class IsolationConfig:
                                      "002 ('Plan Orphan Children')")
     campaign_hostility: float = P(8.0, "hostility", "hostility to security forces added in the "
                                                     "first phase", "002")
-    campaign_relatives_hostility: float = P(15.3, "hostility", "hostility to their relatives "
+    campaign_relatives_hostility: float = P(8.0, "hostility", "hostility to their relatives "
                                                                "added in the second phase",
                                             "002 (8 relatives killed in 12 days)")
 
@@ -218,13 +220,13 @@ class CeasefireConfig:
                            "004 (killings halved)", unit="share")
     adoption_halflife_days: float = P(0.7, "days", "half-life of adoption once ordered",
                                       "004 (within days)", lo=0.1)
-    norm_halflife_days: float = P(201.0, "days", "persistence of the norm without fresh "
+    norm_halflife_days: float = P(132.0, "days", "persistence of the norm without fresh "
                                                  "orders", "competing explanation (DESIGN 2)",
                                   lo=0.5)
     covers_security: float = prob(0.0961, "share of the norm's effect that also holds back attacks "
                                        "on security forces", "002, 004 (police killings went on: "
                                        "62 in 2016)", unit="share")
-    erosion_per_revenge: float = P(0.0, "1 / hostility / day", "daily loss of the norm per "
+    erosion_per_revenge: float = P(0.00559, "1 / hostility / day", "daily loss of the norm per "
                                                                 "unit of revenge against "
                                                                 "security", "004 ('fight back "
                                                                 "if the police do not ease "
@@ -234,7 +236,7 @@ class CeasefireConfig:
 @dataclass
 class PrisonConfig:
     """Arrests fill overcrowded prisons; members are released again."""
-    mean_sentence_days: float = P(565.0, "days", "mean time a gang member stays in prison",
+    mean_sentence_days: float = P(528.0, "days", "mean time a gang member stays in prison",
                                   lo=1)
     capacity: int = P(11_000, "people", "gang inmates the prisons hold before overcrowding",
                       "000 (overcrowding)")
@@ -286,7 +288,7 @@ class PoliceMoraleConfig:
 @dataclass
 class ReportingConfig:
     """Reported homicides miss bodies that were hidden."""
-    hide_share: float = prob(0.258, "share of killings hidden by a clique fully following a "
+    hide_share: float = prob(0.297, "share of killings hidden by a clique fully following a "
                                    "restraint order", "000 ('burying their victims')",
                              unit="share")
 

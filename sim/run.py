@@ -23,7 +23,7 @@ from sim.config import ConfigError, register_configs
 log = logging.getLogger("sim.run")
 
 
-def run_and_write(cfg: DictConfig, out: Path, progress: bool = True) -> dict:
+def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str = "") -> dict:
     """Run the configured scenario and write its outputs into `out`. Returns the fit dict."""
     from tqdm import tqdm
 
@@ -34,8 +34,9 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True) -> dict:
 
     t0 = time.perf_counter()
     model = GangViolenceModel(cfg)
-    bar = tqdm(total=model.n_days, unit="day", desc=f"{model.cfg.scenario.name} seed "
-               f"{model.cfg.seed}", disable=not progress, mininterval=0.5, file=sys.stderr)
+    desc = f"{label + ': ' if label else ''}{model.cfg.scenario.name} seed {model.cfg.seed}"
+    bar = tqdm(total=model.n_days, unit="day", desc=desc, disable=not progress, mininterval=0.5,
+               file=sys.stderr)
     done = [0]
 
     def advance(steps: int) -> None:
@@ -67,12 +68,56 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True) -> dict:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def app(cfg: DictConfig) -> float:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step under Hydra
-    out = Path(HydraConfig.get().runtime.output_dir)
-    log.info("overrides: %s", " ".join(HydraConfig.get().overrides.task) or "(none)")
+    hc = HydraConfig.get()
+    out = Path(hc.runtime.output_dir)
+    job = _job_label(hc)
+    if job:
+        log.info(job)
+    log.info("overrides: %s", " ".join(hc.overrides.task) or "(none)")
     log.info("seed: %s", cfg.seed)
-    fit = run_and_write(cfg, out, progress=cfg.output.progress)
+    fit = run_and_write(cfg, out, progress=cfg.output.progress, label=job)
     score = fit["score"]
     return float("nan") if score is None else float(score)  # no figure in the window: nan
+
+
+def _sweep_size(hc) -> int | None:
+    """How many jobs this sweep has, from the multirun.yaml the sweeper writes before any job
+    starts (its sweeper params plus the command-line overrides); None outside a sweep."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.types import RunMode
+
+    if hc.mode != RunMode.MULTIRUN:
+        return None
+    try:
+        master = OmegaConf.load(Path(hc.sweep.dir) / "multirun.yaml")
+        params = master.hydra.sweeper.get("params") or {}
+        args = [f"{k}={v}" for k, v in params.items()] + list(master.hydra.overrides.task)
+        overrides = OverridesParser.create().parse_overrides(args)
+        return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
+    except Exception:  # noqa: BLE001 - another sweeper, or no multirun.yaml: no total
+        return None
+
+
+def _job_label(hc) -> str:
+    """'job 3/60' (0-based number, as the job folder) in a sweep, '' in a single run."""
+    from hydra.types import RunMode
+
+    if hc.mode != RunMode.MULTIRUN:
+        return ""
+    total = _sweep_size(hc)
+    return f"job {hc.job.num}/{total}" if total else f"job {hc.job.num}"
+
+
+def _sweeps(args: list[str]) -> bool:
+    """True if an override sweeps (a,b  range(5)  glob(*)): only multirun mode accepts it, so it
+    cannot be pre-validated as a single run (presets with hydra.mode=MULTIRUN take these)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return any(o.is_sweep_override() for o in OverridesParser.create().parse_overrides(args))
+    except Exception:  # noqa: BLE001 - a syntax error is reported by check()
+        return False
 
 
 _TYPES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
@@ -124,7 +169,7 @@ def main() -> None:
     register_configs()
     args = sys.argv[1:]
     flags = [a for a in args if a.startswith("-")]
-    if not flags:  # single runs are checked up front; sweeps are checked job by job
+    if not flags and not _sweeps(args):  # single runs are checked up front; sweeps job by job
         try:
             check(args)
         except Exception as exc:  # noqa: BLE001 - every config failure becomes one line

@@ -91,7 +91,7 @@ def test_sweep_layout_one_folder_per_job(basic_sweep):
         seen.add(key)
     assert len(seen) == 4
     runs = outputs(basic_sweep)
-    assert len(set(runs.values())) == 4  # scenarios and seeds all differ: comparisons mean something
+    assert len(set(runs.values())) == 4  # all four runs differ: the comparisons below mean something
 
 
 def test_two_sweeps_started_together_get_their_own_folders(tmp_path):
@@ -149,7 +149,8 @@ def ray_head():
     head = subprocess.Popen(
         [ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2", "--disable-usage-stats",
          "--include-dashboard=false", "--node-ip-address=127.0.0.1", f"--temp-dir={temp}",
-         f"--ray-client-server-port={_free_port()}", f"--dashboard-agent-listen-port={_free_port()}",
+         f"--ray-client-server-port={_free_port()}",
+         f"--dashboard-agent-listen-port={_free_port()}",
          "--block"],
         cwd=temp / "cwd", stdout=log, stderr=subprocess.STDOUT, env=env(), start_new_session=True)
     try:
@@ -310,7 +311,11 @@ def test_doc_example_runs(variables, args, tmp_path, request):
         variables["RAY_ADDRESS"] = variables["RAY_ADDRESS"].replace(
             "<head-ip>:6379", head["address"])
     variables = {**variables, **ENV}  # this machine: Ray on loopback, no token
-    sim_run([*args, *EXAMPLE_TAIL], tmp_path, **variables)
+    ray_tmp = tempfile.mkdtemp(prefix="ray")  # a local Ray's session files, not /tmp/ray
+    try:
+        sim_run([*args, *EXAMPLE_TAIL], tmp_path, RAY_TMPDIR=ray_tmp, **variables)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     sweep = only_sweep(tmp_path)
     jobs = job_dirs(sweep)
     assert jobs and (sweep / "multirun.yaml").exists()
