@@ -180,22 +180,7 @@ def plot_trajectory(df: pd.DataFrame, fit: Fit | None, path: str | os.PathLike[s
             continue
         colour = _STATUS_COLOURS[status.get(figure.id)]
         if figure.kind == "trend":
-            start, stop = pd.Timestamp(figure.start), pd.Timestamp(figure.end + dt.timedelta(days=1))
-            # Hatched, not filled: fills are reserved for policy periods.
-            top.axvspan(start, stop, fill=False, hatch="//", edgecolor=colour, alpha=0.2, lw=0, zorder=1)
-            rising = figure.value > 0
-            # y in axes fraction: the arrow stays visible whatever the homicide scale.
-            top.annotate(
-                "rising" if rising else "falling",
-                xy=(stop, 0.85 if rising else 0.6),
-                xytext=(start, 0.6 if rising else 0.85),
-                xycoords=("data", "axes fraction"),
-                textcoords=("data", "axes fraction"),
-                arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.5},
-                fontsize=8,
-                color=colour,
-                zorder=6,
-            )
+            _trend_arrow(top, figure, colour)
             continue
         level = _per_day_level(figure)
         if level is not None:  # the ratio has no daily reading
@@ -364,7 +349,8 @@ _COVERED_LABELS = ((True, "inside the 90% band"), (False, "outside the 90% band"
 
 
 def _trend_arrow(ax, figure: ReportedFigure, colour: str) -> None:
-    """A reported trend: its window hatched, an arrow in its direction."""
+    """A reported trend: its window hatched (fills are reserved for policy periods), an arrow in
+    its direction placed in axes fraction so it stays visible whatever the homicide scale."""
     start, stop = pd.Timestamp(figure.start), pd.Timestamp(figure.end + dt.timedelta(days=1))
     ax.axvspan(start, stop, fill=False, hatch="//", edgecolor=colour, alpha=0.2, lw=0, zorder=1)
     rising = figure.value > 0
