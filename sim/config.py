@@ -394,8 +394,10 @@ class Config:
 
 
 def register_configs() -> None:
+    """The schema is an option of group `schema` so other apps (sim-calibrate) can swap in a
+    subclass of Config with their own keys."""
     cs = ConfigStore.instance()
-    cs.store(name="config_schema", node=Config)
+    cs.store(group="schema", name="sim", node=Config, package="_global_")
 
 
 # ----------------------------------------------------------------------------- validation

@@ -35,6 +35,7 @@ __all__ = [
     "Fit",
     "load_reported",
     "compare",
+    "fit_values",
     "write_fit_json",
 ]
 
@@ -70,6 +71,8 @@ _COLUMNS: tuple[str, ...] = (
     "source",
     "note",
 )
+# Same, with the calibration weight after the tolerance (the packaged file has it).
+_COLUMNS_WEIGHTED: tuple[str, ...] = (*_COLUMNS[:9], "weight", *_COLUMNS[9:])
 
 _DAYS_PER_YEAR = 365.25
 
@@ -196,6 +199,9 @@ class ReportedFigure:
     tolerance: float
     source: str
     note: str = ""
+    #: How much this figure counts in the calibration loss; 0 for figures that are model
+    #: inputs (population, leaders moved) rather than outcomes.
+    weight: float = 1.0
 
     @property
     def days(self) -> int:
@@ -283,7 +289,7 @@ def _parse_row(row: Mapping[str, str], line: int) -> ReportedFigure:
     def bad(column: str, why: str) -> ValueError:
         return ValueError(f"reported figure {fig_id!r}: column {column!r}: {why}")
 
-    if any(row.get(c) is None for c in _COLUMNS):
+    if any(row.get(c) is None for c in _COLUMNS) or ("weight" in row and row["weight"] is None):
         raise bad("note", "too few fields in the row")
     series = row["series"].strip()
     if series not in SERIES:
@@ -320,6 +326,11 @@ def _parse_row(row: Mapping[str, str], line: int) -> ReportedFigure:
     source = row["source"].strip()
     if not source:
         raise bad("source", "is empty")
+    weight = 1.0
+    if "weight" in row:
+        weight = _parse_float(row["weight"], fig_id, "weight")
+        if weight < 0:
+            raise bad("weight", f"{weight} is negative")
     return ReportedFigure(
         id=fig_id,
         series=series,
@@ -332,14 +343,16 @@ def _parse_row(row: Mapping[str, str], line: int) -> ReportedFigure:
         tolerance=tolerance,
         source=source,
         note=row["note"].strip(),
+        weight=weight,
     )
 
 
 def _parse_csv(text: str) -> tuple[ReportedFigure, ...]:
     reader = csv.DictReader(io.StringIO(text))
     header = tuple(reader.fieldnames or ())
-    if header != _COLUMNS:
-        raise ValueError(f"reported figures: header is {','.join(header)!r}, expected {','.join(_COLUMNS)!r}")
+    if header not in (_COLUMNS, _COLUMNS_WEIGHTED):
+        raise ValueError(f"reported figures: header is {','.join(header)!r}, "
+                         f"expected {','.join(_COLUMNS_WEIGHTED)!r} (weight optional)")
     figures: list[ReportedFigure] = []
     seen: set[str] = set()
     for row in reader:
@@ -393,6 +406,8 @@ class FigureFit:
     simulated: float | None
     error: float | None
     within: bool | None
+    #: Half-deviance under the figure's likelihood (sim.likelihood); None if not compared.
+    deviance: float | None = None
 
     @property
     def compared(self) -> bool:
@@ -409,6 +424,8 @@ class FigureFit:
             "error": _json_number(self.error),
             "tolerance": f.tolerance,
             "within": self.within,
+            "deviance": _json_number(self.deviance),
+            "weight": f.weight,
             "source": f.source,
         }
         if f.ref_start is not None and f.ref_end is not None:
@@ -418,11 +435,13 @@ class FigureFit:
 
 @dataclass(frozen=True)
 class Fit:
-    """All figure fits of one run and its score (RMS of the compared errors; lower is better)."""
+    """All figure fits of one run: its score (RMS of the compared relative errors) and its
+    loss (weighted sum of half-deviances, what calibration minimises); lower is better."""
 
     rows: tuple[FigureFit, ...]
     score: float
     scale: float = 1.0
+    loss: float = math.nan
     by_id: dict[str, FigureFit] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -443,6 +462,7 @@ class Fit:
         """JSON-ready summary: per-figure entries keyed by id, and the overall score."""
         return {
             "score": _json_number(self.score),
+            "loss": _json_number(self.loss),
             "n_compared": self.n_compared,
             "n_within": self.n_within,
             "scale": self.scale,
@@ -451,7 +471,7 @@ class Fit:
 
     def table(self) -> str:
         """A compact aligned text table for a terminal."""
-        header = ("figure", "reported", "simulated", "error %", "ok")
+        header = ("figure", "reported", "simulated", "error %", "deviance", "ok")
         lines = [header]
         for r in self.rows:
             lines.append(
@@ -460,6 +480,7 @@ class Fit:
                     _format_reported(r.figure),
                     _format_simulated(r.figure, r.simulated),
                     "-" if r.error is None else f"{100.0 * r.error:+.1f}",
+                    "-" if r.deviance is None else f"{r.deviance:.2f}",
                     "-" if r.within is None else ("ok" if r.within else "MISS"),
                 )
             )
@@ -470,7 +491,9 @@ class Fit:
         ]
         text.insert(1, "  ".join("-" * w for w in widths))
         score = "n/a" if math.isnan(self.score) else f"{self.score:.3f}"
-        text.append(f"score (RMS error) {score}; {self.n_within}/{self.n_compared} within tolerance; scale {self.scale:g}")
+        loss = "n/a" if math.isnan(self.loss) else f"{self.loss:.2f}"
+        text.append(f"score (RMS error) {score}; loss {loss}; {self.n_within}/{self.n_compared} "
+                    f"within tolerance; scale {self.scale:g}")
         return "\n".join(text)
 
 
@@ -510,14 +533,24 @@ def compare(
     """Compare a simulated daily table with the reported figures (default: all packaged ones)."""
     run = _as_trajectory(df, scale)
     chosen: Sequence[ReportedFigure] = _packaged_figures() if figures is None else tuple(figures)
+    return fit_values(chosen, [figure.simulated(run, scale) for figure in chosen], scale)
+
+
+def fit_values(
+    figures: Sequence[ReportedFigure], simulated: Sequence[float | None], scale: float = 1.0
+) -> Fit:
+    """A Fit from simulated values already reduced per figure (e.g. a mean over seeds)."""
+    from sim.likelihood import half_deviance
+
     rows: list[FigureFit] = []
-    for figure in chosen:
-        simulated = figure.simulated(run, scale)
-        error = figure.error(simulated)
-        rows.append(FigureFit(figure, simulated, error, figure.is_within(error)))
+    for figure, value in zip(figures, simulated, strict=True):
+        error = figure.error(value)
+        rows.append(FigureFit(figure, value, error, figure.is_within(error), half_deviance(figure, value)))
     errors = np.array([r.error for r in rows if r.error is not None], dtype=float)
     score = float(np.sqrt(np.mean(errors**2))) if errors.size else math.nan
-    return Fit(rows=tuple(rows), score=score, scale=float(scale))
+    losses = [r.figure.weight * r.deviance for r in rows if r.deviance is not None]
+    loss = float(sum(losses)) if losses else math.nan
+    return Fit(rows=tuple(rows), score=score, scale=float(scale), loss=loss)
 
 
 def write_fit_json(fit: Fit, path: str | os.PathLike[str]) -> None:

@@ -1,0 +1,122 @@
+"""Hold-out validation: fit the figures before a date, forecast the ones after it.
+
+A figure is *fitted* when its window (and a ratio's reference window) ends before the split
+date, *held out* when it starts on or after it, and left out of both when it straddles the
+date. Held-out figures are scored on an ensemble of calibrated runs: coverage of the 50 % and
+90 % intervals, the interval score of Gneiting & Raftery (2007) relative to the reported value,
+and the error of the ensemble median beside that of a naive forecast (the last fitted level of
+the same series carried forward).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.compare import covered, nan_quantiles
+from sim.observation import ReportedFigure
+
+#: Quantiles of an ensemble kept per figure: 90 % and 50 % central intervals and the median.
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+@dataclass(frozen=True)
+class Split:
+    fitted: tuple[ReportedFigure, ...]
+    held_out: tuple[ReportedFigure, ...]
+    straddling: tuple[ReportedFigure, ...]
+
+
+def first_day(f: ReportedFigure) -> date:
+    return min(f.start, f.ref_start) if f.ref_start is not None else f.start
+
+
+def last_day(f: ReportedFigure) -> date:
+    return max(f.end, f.ref_end) if f.ref_end is not None else f.end
+
+
+def split(figures: Sequence[ReportedFigure], after: date | None) -> Split:
+    """Figures to fit, to hold out, and neither. Without a date every figure is fitted."""
+    if after is None:
+        return Split(tuple(figures), (), ())
+    fitted = tuple(f for f in figures if last_day(f) < after)
+    held = tuple(f for f in figures if first_day(f) >= after)
+    rest = tuple(f for f in figures if f not in fitted and f not in held)
+    return Split(fitted, held, rest)
+
+
+def naive_forecast(figure: ReportedFigure, fitted: Sequence[ReportedFigure]) -> float | None:
+    """The last fitted level of the figure's series carried forward, in the figure's units.
+
+    The level is the per-day rate of the fitted figure of that series with the latest end
+    (a stock's level as is). None when no fitted figure of the series gives a level, or for
+    a trend (a carried-forward level has no direction).
+    """
+    levels = [f for f in fitted if f.series == figure.series and f.kind not in ("trend", "ratio")]
+    if not levels or figure.kind == "trend":
+        return None
+    last = max(levels, key=lambda f: (f.end, f.start))
+    rate = last.value / last.days if last.kind in ("total", "lower_bound_total") else last.value
+    if figure.kind in ("total", "lower_bound_total"):
+        return rate * figure.days
+    if figure.kind == "ratio":  # the same rate in both windows: the ratio of their lengths
+        return figure.days / ((figure.ref_end - figure.ref_start).days + 1)
+    return rate
+
+
+def interval_score(lo: float, hi: float, y: float, alpha: float) -> float:
+    """Gneiting-Raftery score of the central (1 - alpha) interval [lo, hi] for observation y."""
+    return (hi - lo) + 2.0 / alpha * max(lo - y, 0.0) + 2.0 / alpha * max(y - hi, 0.0)
+
+
+def _abs_error(figure: ReportedFigure, value: float | None) -> float | None:
+    if value is None or not math.isfinite(value) or figure.kind == "trend":
+        return None  # a trend is a direction: scored by coverage only
+    if figure.kind.startswith("lower_bound") and value >= figure.value:
+        return 0.0
+    return abs(value / figure.value - 1.0)
+
+
+def score(held_out: Sequence[ReportedFigure], per_run: np.ndarray,
+          fitted: Sequence[ReportedFigure]) -> pd.DataFrame:
+    """One row per held-out figure scored on `per_run` (runs x held-out figures).
+
+    Columns: id, kind, reported, q05, q25, median, q75, q95, in_50, in_90, interval_score
+    (90 %, relative to the reported value), model_error and naive_error (absolute relative
+    errors of the median and of the naive forecast), naive, model_better.
+    """
+    rows = []
+    _, qs = nan_quantiles(per_run.T, QUANTILES) if per_run.size else (None, np.full((len(held_out), 5), np.nan))
+    for k, f in enumerate(held_out):
+        q05, q25, q50, q75, q95 = (float(x) for x in qs[k])
+        naive = naive_forecast(f, fitted)
+        model_error, naive_error = _abs_error(f, q50), _abs_error(f, naive)
+        valued = f.kind not in ("trend",) and math.isfinite(q05)
+        rows.append({
+            "id": f.id, "series": f.series, "kind": f.kind, "reported": f.value,
+            "q05": q05, "q25": q25, "median": q50, "q75": q75, "q95": q95,
+            "in_50": covered(f, q25, q75), "in_90": covered(f, q05, q95),
+            "interval_score": (interval_score(q05, q95, f.value, 0.1) / abs(f.value)
+                               if valued and not f.kind.startswith("lower_bound") else math.nan),
+            "model_error": model_error, "naive": naive, "naive_error": naive_error,
+            "model_better": (None if model_error is None or naive_error is None
+                             else bool(model_error < naive_error)),
+        })
+    return pd.DataFrame(rows)
+
+
+def verdict(table: pd.DataFrame) -> str:
+    """One plain sentence: does the model beat the naive baseline on the held-out figures?"""
+    both = table.dropna(subset=["model_error", "naive_error"])
+    if both.empty:
+        return "No held-out figure has both a model and a naive forecast; no verdict."
+    m, n = both["model_error"].mean(), both["naive_error"].mean()
+    wins = int(both["model_better"].sum())
+    word = "beats" if m < n else "does not beat"
+    return (f"The model {word} the naive baseline: mean absolute error {100 * m:.0f}% against "
+            f"{100 * n:.0f}%, better on {wins} of {len(both)} held-out figures.")

@@ -1,0 +1,29 @@
+"""What a search method hands to the report: the best values, every evaluation, a posterior."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass
+class SearchResult:
+    """The outcome of one calibration search.
+
+    `history` has one row per evaluated parameter set, in evaluation order, with columns
+    `number`, `loss` and one column per parameter key (and `generation` for ABC).
+    `posterior` (ABC only) has one row per particle of the last generation with a `weight`
+    column (summing to 1) and one column per parameter key.
+    """
+    method: str
+    best: dict[str, float]
+    best_loss: float
+    history: pd.DataFrame
+    posterior: pd.DataFrame | None
+    elapsed_s: float
+    resumed: bool = False
+
+    @property
+    def n_evaluations(self) -> int:
+        return len(self.history)

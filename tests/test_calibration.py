@@ -1,0 +1,259 @@
+"""sim-calibrate: likelihood, hold-out split, parameter recovery, resume, config errors, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.calibration.holdout import naive_forecast, split
+from sim.calibration.objective import simulate_figures
+from sim.likelihood import half_deviance
+from sim.model import load_config
+from sim.observation import ReportedFigure, load_reported
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["calibration=small", "output.progress=false"]
+
+
+def calibrate(args: list[str], cwd: Path, **popen) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim.calibrate", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, **popen)
+
+
+def figure(kind: str = "total", value: float = 100.0, days: int = 10, tolerance: float = 0.25,
+           series: str = "homicides") -> ReportedFigure:
+    return ReportedFigure(id=f"{kind}_{days}", series=series, start=date(2012, 1, 1),
+                          end=date(2012, 1, 1) + timedelta(days=days - 1), kind=kind, value=value, ref_start=None, ref_end=None,
+                          tolerance=tolerance, source="test")
+
+
+# ---------------------------------------------------------------- likelihood
+
+
+def test_deviance_is_zero_at_the_report_and_grows_with_the_miss():
+    f = figure()
+    assert half_deviance(f, 100.0) == pytest.approx(0.0, abs=1e-12)
+    misses = [half_deviance(f, v) for v in (100, 110, 130, 200)]
+    assert misses == sorted(misses) and misses[-1] > misses[1] > 0
+    assert half_deviance(f, 80.0) > 0 and half_deviance(f, 0.0) > half_deviance(f, 50.0)
+
+
+def test_long_windows_do_not_outweigh_short_ones_beyond_the_tolerance():
+    """With size 1/tolerance**2 the cost of a 20 % miss on a mean stays near the log-normal
+    value 0.5 * (0.2/0.25)**2 however many events the window holds."""
+    short, long = figure("mean", 14.0, days=5), figure("mean", 14.0, days=480)
+    lognormal = 0.5 * (math.log(1.2) / 0.25) ** 2
+    d_short, d_long = half_deviance(short, 14 * 1.2), half_deviance(long, 14 * 1.2)
+    assert d_short < d_long < 1.6 * lognormal
+    poisson_like = figure("mean", 14.0, days=480, tolerance=0.0)  # Poisson: would dominate
+    assert half_deviance(poisson_like, 14 * 1.2) > 50 * d_long
+
+
+def test_bounds_are_one_sided_and_trends_count_their_sign():
+    bound = figure("lower_bound_total", 2000.0, days=90)
+    assert half_deviance(bound, 2500.0) == 0.0 and half_deviance(bound, 1500.0) > 0
+    trend = figure("trend", 1.0)
+    assert half_deviance(trend, 0.5) == 0.0 and half_deviance(trend, -0.5) > 0
+    level = figure("level", 70000.0, series="gang_members_street")
+    assert half_deviance(level, 70000.0) == 0.0 and half_deviance(level, 35000.0) == pytest.approx(
+        half_deviance(level, 140000.0))
+
+
+# ---------------------------------------------------------------- hold-out
+
+
+def test_holdout_split_keeps_every_held_out_figure_away_from_the_fit():
+    figures = [f for f in load_reported() if f.weight > 0]
+    parts = split(figures, date(2016, 1, 1))
+    assert parts.fitted and parts.held_out
+    assert all(max(f.end, f.ref_end or f.end) < date(2016, 1, 1) for f in parts.fitted)
+    assert all(min(f.start, f.ref_start or f.start) >= date(2016, 1, 1) for f in parts.held_out)
+    ids = [f.id for f in parts.fitted + parts.held_out + parts.straddling]
+    assert sorted(ids) == sorted(f.id for f in figures)  # each figure exactly once
+    assert {"q1_2016", "janmay_ratio", "police_2016"} <= {f.id for f in parts.held_out}
+    assert split(figures, None).fitted == tuple(figures)
+
+
+def test_naive_forecast_carries_the_last_fitted_level_forward():
+    figures = [f for f in load_reported() if f.weight > 0]
+    parts = split(figures, date(2016, 1, 1))
+    by_id = {f.id: f for f in parts.held_out}
+    # The last fitted homicide level is the first half of July 2015: 14 a day.
+    assert naive_forecast(by_id["janmay_2016"], parts.fitted) == pytest.approx(14 * 152)
+    assert naive_forecast(by_id["ceasefire_start"], parts.fitted) == pytest.approx(14)
+    assert naive_forecast(by_id["police_2016"], parts.fitted) == pytest.approx(20 / 95 * 366)
+    assert naive_forecast(by_id["janmay_ratio"], parts.fitted) == pytest.approx(151 / 152)
+
+
+def test_holdout_run_never_scores_a_held_out_figure_in_the_search(tmp_path):
+    out = tmp_path / "hold"
+    proc = calibrate([*SMALL, "holdout.after=2012-03-09", f"out_dir={out}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    hold = summary["holdout"]
+    assert hold["held_out"] == ["truce_rate", "truce_end_rise"] and hold["straddling"] == []
+    with sqlite3.connect(out / "study.db") as db:
+        scored = {k for (k,) in db.execute("select distinct key from trial_user_attributes")}
+    assert scored == {"pre_truce_rate"}
+    table = pd.read_csv(out / "holdout.csv")
+    assert list(table["id"]) == ["truce_rate", "truce_end_rise"]
+    # The naive forecast carries the pre-truce 14 a day into the truce: the model must do better.
+    assert table.loc[0, "naive"] == pytest.approx(14.0)
+    assert table.loc[0, "model_error"] < table.loc[0, "naive_error"]
+    assert "beats the naive baseline" in (out / "holdout.md").read_text()
+    assert 0 <= hold["coverage_90"] <= 1 and hold["interval_score"] > 0
+
+
+# ---------------------------------------------------------------- recovery
+
+
+def test_parameter_recovery_from_simulated_figures(tmp_path):
+    """Simulate with a known kill rate, report its figures, calibrate: the truth comes back."""
+    truth, scale = 3.0e-4, 0.05
+    base = load_config(end="2012-12-31")
+    shapes = []
+    for month in range(1, 13):
+        start = date(2011 + (month > 6), (month - 1) % 6 * 2 + 1, 1)
+        end = (pd.Timestamp(start) + pd.offsets.MonthEnd(2)).date()
+        shapes.append(ReportedFigure(id=f"h{month}", series="homicides", start=start, end=end, kind="mean",
+                                     value=1.0, ref_start=None, ref_end=None, tolerance=0.1, source="sim"))
+    values = np.mean([simulate_figures(base, {"model.border.kill_rate": truth}, s, scale, shapes)
+                      for s in (0, 1)], axis=0)
+    targets = tmp_path / "targets.csv"
+    with open(targets, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "series", "start", "end", "kind", "value", "ref_start", "ref_end", "tolerance",
+                    "weight", "source", "note"])
+        for f, v in zip(shapes, values):
+            w.writerow([f.id, f.series, f.start, f.end, f.kind, v, "", "", 0.1, 1, "sim", ""])
+    out = tmp_path / "recover"
+    proc = calibrate([*SMALL, f"targets={targets}", "end=2012-12-31", f"scale={scale}",
+                      f"report_scale={scale}", "seeds=2", "budget=20", "~params.truce.comfort_weight",
+                      f"out_dir={out}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    p = summary["parameters"]["model.border.kill_rate"]
+    lo, hi = p["interval"]
+    assert lo <= truth <= hi, (lo, truth, hi)
+    assert abs(math.log(p["best"] / truth)) < math.log(1.3), p["best"]
+    assert hi / lo < 3  # the interval says something
+    assert summary["loss_after"] < summary["loss_before"]
+
+
+# ---------------------------------------------------------------- resume
+
+
+def _complete_trials(db: Path) -> list[tuple[int, str]]:
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db) as con:
+            return con.execute("select number, state from trials order by number").fetchall()
+    except sqlite3.OperationalError:  # tables not created yet
+        return []
+
+
+def test_an_interrupted_calibration_resumes_where_it_stopped(tmp_path):
+    out = tmp_path / "resume"
+    db = out / "study.db"
+    args = [*SMALL, "budget=200", f"out_dir={out}"]
+    proc = subprocess.Popen([sys.executable, "-m", "sim.calibrate", *args], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while sum(s == "COMPLETE" for _, s in _complete_trials(db)) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, "no progress before the kill"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = [n for n, s in _complete_trials(db) if s == "COMPLETE"]
+    assert not (out / "summary.json").exists()  # killed mid-search: no report yet
+
+    done = calibrate([*SMALL, "budget=8", f"out_dir={out}"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = _complete_trials(db)
+    complete = [n for n, s in rows if s == "COMPLETE"]
+    assert len(complete) == 8 and complete[:len(before)] == before  # nothing redone or lost
+    assert all(s in ("COMPLETE", "FAIL") for _, s in rows)  # the interrupted trial is closed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["resumed"] is True and summary["evaluations"] == 8
+
+    again = calibrate([*SMALL, "budget=8", f"out_dir={out}"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert _complete_trials(db) == rows  # budget reached: no new trial
+
+
+# ---------------------------------------------------------------- CLI and errors
+
+
+def test_optuna_cli_writes_a_runnable_config_and_the_report(tmp_path):
+    name = f"pytest_{os.getpid()}"
+    model_yaml = ROOT / "conf" / "model" / f"calibrated_{name}.yaml"
+    out = tmp_path / "cal"
+    try:
+        proc = calibrate([*SMALL, f"name={name}", "write_model_config=true", f"out_dir={out}"], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        for f in ("trials.csv", "targets.csv", "summary.md", "summary.json", "calibrated.yaml",
+                  "loss_by_trial.png", "parameters.png", "fit_bands.png", "fit_bands_before.png"):
+            assert (out / f).stat().st_size > 0, f
+        assert model_yaml.read_text() == (out / "calibrated.yaml").read_text()
+        summary = json.loads((out / "summary.json").read_text())
+        trials = pd.read_csv(out / "trials.csv")
+        assert len(trials) == 6 and trials["loss"].min() == pytest.approx(summary["search_loss_best"])
+        best = summary["parameters"]["model.border.kill_rate"]["best"]
+        from sim.compose import compose
+
+        cfg = compose([f"model=calibrated_{name}"])
+        assert cfg.model.border.kill_rate == pytest.approx(best, rel=1e-3)
+        assert cfg.model.scale == 1.0  # the rest is the default model
+    finally:
+        model_yaml.unlink(missing_ok=True)
+
+
+def test_abc_cli_writes_a_posterior(tmp_path):
+    out = tmp_path / "abc"
+    proc = calibrate([*SMALL, "method=abc", "budget=8", f"out_dir={out}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    post = pd.read_csv(out / "posterior.csv")
+    assert post["weight"].sum() == pytest.approx(1.0)
+    assert post["model.border.kill_rate"].between(5e-5, 8e-4).all()
+    assert (out / "abc.db").exists() and (out / "parameters.png").exists()
+
+
+BAD = [
+    (["params.border.kill_rat.low=1e-4"], "params.border.kill_rat"),
+    (["+params.bordr.kill_rate.low=1e-4"], "params.bordr"),
+    (["params.border.kill_rate.low=1e-3"], "params.border.kill_rate"),  # above high: empty
+    (["params.truce.comfort_weight.high=0.0"], "params.truce.comfort_weight"),
+    (["params.truce.comfort_weight.high=2.0"], "params.truce.comfort_weight"),  # a share above 1
+    (["method=bayes"], "method"),
+    (["holdout.after=2011-02-01"], "holdout.after"),
+    (["holdout.after=2030-01-01"], "holdout.after"),
+    (["budget=0"], "budget"),
+    (["calibration=nonsense"], "calibration"),
+]
+
+
+@pytest.mark.parametrize("args,key", BAD, ids=[a[0] for a, _ in BAD])
+def test_config_errors_are_one_line_and_write_nothing(tmp_path, args, key):
+    out = tmp_path / "never"
+    proc = calibrate([*SMALL, *args, f"out_dir={out}"], tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sim-calibrate: config error: {key}"), proc.stderr
+    assert "accepted" in lines[0]
+    assert not out.exists() and not (tmp_path / "results").exists()
