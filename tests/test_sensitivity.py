@@ -1,0 +1,184 @@
+"""sim-sensitivity: parameter ranges, the CLI end to end, behaviour, reproducibility, errors.
+
+The end-to-end runs use the `small` preset (a 2% model up to March 2012) restricted to three
+mechanism sections, so that each analysis is ~70 short runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.compose import compose
+from sim.sensitivity import (MECHANISM_SECTIONS, _sections_fields, check, error_line, load,
+                             register)
+
+# border: the gang-vs-gang killing; ceasefire: a mechanism that is off until March 2016;
+# civilians: the other killing channel.
+SMALL = ["sensitivity=small", "include=[border,ceasefire,civilians]"]
+N_PARAMS = 4 + 6 + 6
+
+
+def cli(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    return subprocess.run([sys.executable, "-m", "sim.sensitivity", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def composed(*overrides: str):
+    register()
+    return load(compose(list(overrides), config_name="sensitivity"))
+
+
+# ----------------------------------------------------------------------------- ranges
+def test_every_mechanism_parameter_with_the_range_rule():
+    cfg, params = composed()
+    by_key = {p.short: p for p in params}
+    expected = {f"{s}.{n}" for s, fields in _sections_fields().items()
+                if s in MECHANISM_SECTIONS for n in fields}
+    assert set(by_key) == expected and len(params) > 60
+    assert not any(k.startswith(("population.", "landscape.")) for k in by_key)
+    kill = by_key["border.kill_rate"]  # positive: [d/2, 2d], log-uniform, d at the centre
+    d = cfg.model.border.kill_rate
+    assert (kill.low, kill.high, kill.log) == (d / 2, 2 * d, True)
+    assert math.isclose(kill.from_unit(0.5), d)
+    reach = by_key["ceasefire.reach"]  # a probability near 1 is clipped to [d/2, 1]
+    assert reach.high == 1.0 and reach.low == cfg.model.ceasefire.reach / 2
+    spill = by_key["repression.revenge_spillover"]  # default 0: linear [0, 1]
+    assert (spill.low, spill.high, spill.log) == (0.0, 1.0, False)
+    days = by_key["isolation.campaign_security_days"]  # integer 10: [5, 20], rounded
+    assert days.integer and (days.low, days.high) == (5, 20) and days.from_unit(0.4) == 9
+    for p in params:
+        f = {f.name: f for f in dataclasses.fields(type(getattr(cfg.model, p.short.split(".")[0])))}[
+            p.short.split(".")[1]]
+        lo, hi = f.metadata["lo"], f.metadata["hi"]
+        assert p.low < p.high and (lo is None or p.low >= lo) and (hi is None or p.high <= hi)
+
+
+def test_include_exclude_and_the_model_value_as_centre():
+    _, params = composed("include=[border,truce.extortion_rate]", "exclude=[border.retaliation_cap]",
+                         "model.border.kill_rate=1e-4", "sobol.top=2")
+    assert [p.short for p in params] == ["border.kill_rate", "border.retaliation_per_killing",
+                                         "border.retaliation_halflife_days", "truce.extortion_rate"]
+    assert (params[0].low, params[0].high) == (5e-5, 2e-4)
+
+
+# ----------------------------------------------------------------------------- end to end
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("sens")
+    proc = cli([*SMALL, f"out_dir={tmp / 'a'}"], tmp)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp / "a"
+
+
+def test_cli_writes_tables_figures_and_summary(analysis):
+    for name in ("morris.csv", "sobol.csv", "sensitivity.md", "morris.png", "sobol.png",
+                 "runs_morris.csv", "runs_sobol.csv", "summary.json", "config.yaml"):
+        assert (analysis / name).stat().st_size > 0, name
+    assert not [p for p in analysis.parent.iterdir() if p.name.startswith(".")]  # no staging
+    outputs = ["loss", "homicides_mean", "homicides_pre_truce"]  # other periods end later
+    morris = pd.read_csv(analysis / "morris.csv")
+    assert {"output", "parameter", "rank", "mu_star", "mu_star_conf", "mu_star_norm", "mu",
+            "sigma", "low", "high", "value", "log", "selected", "noise_floor"} <= set(morris.columns)
+    assert (morris.noise_floor > 0).all()
+    assert list(dict.fromkeys(morris.output)) == outputs
+    assert len(morris) == len(outputs) * N_PARAMS
+    sobol = pd.read_csv(analysis / "sobol.csv")
+    assert {"output", "parameter", "S1", "S1_conf", "ST", "ST_conf"} <= set(sobol.columns)
+    loss = morris[morris.output == "loss"].sort_values("rank")
+    top2 = list(loss.parameter[:2])  # Sobol takes the top 2 by mu* on the loss
+    assert sorted(set(sobol.parameter)) == sorted(top2) == sorted(loss.parameter[loss.selected])
+    assert len(sobol) == 2 * len(outputs) and sobol[["S1", "ST"]].notna().all().all()
+    summary = json.loads((analysis / "summary.json").read_text())
+    assert summary["runs"] == 2 + 2 * (N_PARAMS + 1) + 8 * (2 + 2)  # noise, Morris, Sobol
+    assert set(summary["noise"]["sd"]) == set(outputs)
+    assert summary["outputs"] == outputs and summary["elapsed_seconds"] > 0
+    assert len(pd.read_csv(analysis / "runs_morris.csv")) == 2 * (N_PARAMS + 1)
+    md = (analysis / "sensitivity.md").read_text()
+    assert "| rank | parameter |" in md and "## Sobol indices" in md and top2[0] in md
+
+
+def test_inactive_mechanism_has_no_effect_and_killing_rates_lead(analysis):
+    morris = pd.read_csv(analysis / "morris.csv")
+    # The gangs' cease-fire is first ordered in March 2016: before that the norm is exactly 0,
+    # so with common random numbers its six parameters change nothing at all.
+    cease = morris[morris.parameter.str.startswith("ceasefire.")]
+    assert len(cease) == 6 * 3 and (cease.mu_star == 0).all() and (cease.sigma == 0).all()
+    assert not cease.selected.any()
+    # The killing rates move the homicide level more than any other parameter screened.
+    for output in ("homicides_mean", "homicides_pre_truce"):
+        rows = morris[morris.output == output].set_index("parameter")
+        assert rows.loc["border.kill_rate", "rank"] <= 2, rows.sort_values("rank").head()
+        assert rows.loc["border.kill_rate", "mu_star"] > 3 * rows.mu_star.median()
+    assert morris.query("output == 'loss' and parameter == 'border.kill_rate'").mu_star.iloc[0] > 0
+
+
+def test_same_seeds_give_identical_files(analysis, tmp_path):
+    proc = cli([*SMALL, f"out_dir={tmp_path / 'b'}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("morris.csv", "sobol.csv", "runs_morris.csv", "runs_sobol.csv",
+                 "sensitivity.md", "morris.png", "sobol.png"):
+        assert (tmp_path / "b" / name).read_bytes() == (analysis / name).read_bytes(), name
+
+
+# ----------------------------------------------------------------------------- errors
+BAD = [
+    ("morris.trajectories=1", "morris.trajectories"),
+    ("sobol.n=10", "sobol.n"),
+    ("foo=1", "foo"),
+]
+
+
+@pytest.mark.parametrize("arg,key", BAD, ids=[b[1] for b in BAD])
+def test_config_error_is_one_line_exit_2_and_no_output(tmp_path, arg, key):
+    out = tmp_path / "out"
+    proc = cli(["sensitivity=small", f"out_dir={out}", arg], tmp_path, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"sim-sensitivity: config error: {key}: ") and "accepted" in lines[0]
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("arg,key", [
+    ("morris.levels=3", "morris.levels"),
+    ("sobol.top=99", "sobol.top"),
+    ("include=[nowhere]", "include"),
+    ("exclude=[border.nope]", "exclude"),
+    ("end=2011-06-30", "end"),
+    ("scale=0", "scale"),
+    ("workers=0", "workers"),
+    ("periods.truce.end=2010-01-01", "periods.truce.end"),
+    ("morris.foo=3", "morris.foo"),
+    ("noise=1", "noise"),
+    ("sobol.select_by=homicides_truce", "sobol.select_by"),  # the run ends before the truce
+    ("model.ceasefire.strength=1.5", "model.ceasefire.strength"),
+])
+def test_config_errors_name_the_key(arg, key):
+    with pytest.raises(Exception) as info:
+        check(["sensitivity=small", arg])
+    line = error_line(info.value)
+    assert line.startswith(f"{key}: ") and "accepted" in line and "\n" not in line, line
+
+
+def test_select_by_an_output_or_any():
+    from sim.sensitivity import select
+
+    morris = pd.DataFrame({
+        "output": ["loss"] * 3 + ["homicides_mean"] * 3,
+        "parameter": ["a", "b", "c"] * 2,
+        "mu_star": [5.0, 1.0, 0.0, 0.0, 2.0, 3.0],
+        "mu_star_norm": [1.0, 0.2, 0.0, 0.0, 2 / 3, 1.0],
+    })
+    assert select(morris, "loss", 2) == ["a", "b"]
+    assert select(morris, "homicides_mean", 1) == ["c"]
+    assert select(morris, "any", 2) == ["a", "c"]  # ties keep the model order
