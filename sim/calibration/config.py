@@ -54,6 +54,8 @@ class HoldoutConfig:
 class OptunaConfig:
     n_startup_trials: int = 40  # random trials before TPE takes over
     multivariate: bool = True
+    reselect_top: int = 10  # the best trials run again on fresh seeds; the best there wins
+    reselect_seeds: int = 6
 
 
 @dataclass

@@ -99,13 +99,15 @@ class Objective:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
-    def evaluate(self, batch: Iterable[Mapping[str, float]]) -> list[TrialResult]:
-        """Evaluate parameter sets (all runs of the batch share the worker pool)."""
+    def evaluate(self, batch: Iterable[Mapping[str, float]], seeds: Sequence[int] | None = None) -> list[TrialResult]:
+        """Evaluate parameter sets (all runs of the batch share the worker pool), on the
+        objective's seeds or on `seeds`."""
         batch = [dict(v) for v in batch]
-        tasks = [(self.base, v, seed, self.scale, self.figures) for v in batch for seed in self.seeds]
+        seeds = self.seeds if seeds is None else list(seeds)
+        tasks = [(self.base, v, seed, self.scale, self.figures) for v in batch for seed in seeds]
         mapper = self._pool.map if self._pool is not None else map
         rows = list(mapper(_simulate_task, tasks))
-        n = len(self.seeds)
+        n = len(seeds)
         results = []
         for k, values in enumerate(batch):
             per_seed = np.vstack(rows[k * n:(k + 1) * n]) if n else np.empty((0, len(self.figures)))

@@ -112,7 +112,8 @@ def search(p: Plan, progress: bool = True) -> SearchResult:
             from sim.calibration.optuna_search import run_optuna
 
             result = run_optuna(objective, p.out, cfg.name, cfg.budget, cfg.sampler_seed, _start_values(p),
-                                cfg.optuna.n_startup_trials, cfg.optuna.multivariate, progress=advance)
+                                cfg.optuna.n_startup_trials, cfg.optuna.multivariate,
+                                cfg.optuna.reselect_top, cfg.optuna.reselect_seeds, progress=advance)
         else:
             from sim.calibration.abc_search import run_abc
 
@@ -191,7 +192,7 @@ def intervals(p: Plan, result: SearchResult, noise: float = 0.0) -> dict[str, tu
             hi = values[order][min(np.searchsorted(cw, 0.95), len(values) - 1)]
         else:
             h = result.history
-            near = h[h["loss"] <= result.best_loss + PROFILE_THRESHOLD + 2 * noise][q.key].to_numpy(dtype=float)
+            near = h[h["loss"] <= h["loss"].min() + PROFILE_THRESHOLD + 2 * noise][q.key].to_numpy(dtype=float)
             lo, hi = (near.min(), near.max()) if len(near) else (math.nan, math.nan)
         out[q.key] = (float(lo), float(hi))
     return out
@@ -268,7 +269,8 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
         "seeds_per_trial": cfg.seeds, "search_scale": cfg.scale, "report_scale": cfg.report_scale,
         "ensemble": cfg.ensemble, "elapsed_s": round(result.elapsed_s, 1), "resumed": result.resumed,
         "search_loss_first": float(result.history["loss"].iloc[0]) if len(result.history) else None,
-        "search_loss_best": result.best_loss, "search_loss_noise_sd": noise,
+        "search_loss_best": float(result.history["loss"].min()) if len(result.history) else None,
+        "search_loss_chosen": result.best_loss, "search_loss_noise_sd": noise,
         "loss_before": fitted_loss(fit_before), "loss_after": fitted_loss(fit_after),
         "loss_before_all": fit_before.loss, "loss_after_all": fit_after.loss,
         "within_before": fit_before.n_within, "within_after": fit_after.n_within, "n_figures": len(p.figures),
@@ -279,6 +281,10 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
     }
 
     write_csv(result.history, out / "trials.csv")
+    if result.reselected is not None:
+        write_csv(result.reselected, out / "reselected.csv")
+        summary["reselected_trial"] = int(result.reselected.loc[
+            result.reselected["reselect_loss"].idxmin(), "number"])
     if result.posterior is not None:
         write_csv(result.posterior, out / "posterior.csv")
     write_csv(targets, out / "targets.csv")

@@ -23,6 +23,8 @@ class SearchResult:
     posterior: pd.DataFrame | None
     elapsed_s: float
     resumed: bool = False
+    #: Optuna: the best trials run again on fresh seeds (number, search_loss, reselect_loss).
+    reselected: pd.DataFrame | None = None
 
     @property
     def n_evaluations(self) -> int:
