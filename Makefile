@@ -5,12 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench docs check-docs clean
+.PHONY: run test bench docs check-docs clean app
+PORT ?= 8765
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,sweep]'
+	$(PY) -m sim.app_assets  # the dashboard's browser scripts, from the npm registry (needs npm)
 	touch $(STAMP)
 
 ## run the historical scenario at national scale (outputs under results/runs/)
@@ -20,6 +22,10 @@ run: $(STAMP)
 ## run the test suite (small-scale configs)
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+## serve the dashboard on http://127.0.0.1:$(PORT) (make app PORT=8800 for another port)
+app: $(STAMP)
+	$(VENV)/bin/sim-app --port $(PORT)
 
 ## time a national-scale historical run; prints one JSON line
 bench: $(STAMP)

@@ -27,7 +27,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.observation import Fit, ReportedFigure, compare
 
-__all__ = ["plot_trajectory", "plot_kinds", "plot_territory"]
+__all__ = ["plot_trajectory", "plot_kinds", "plot_territory", "draw_territory"]
 
 _SIZE = (11.0, 7.0)
 _DPI = 110
@@ -279,20 +279,21 @@ def _territory_rgb(gang: np.ndarray, violence: np.ndarray, population: np.ndarra
     return rgb
 
 
-def plot_territory(
+def draw_territory(
+    ax,
     gang: np.ndarray,
     violence: np.ndarray,
     population: np.ndarray,
-    police_xy: np.ndarray,
-    path: str | os.PathLike[str],
-    gang_names: Sequence[str] = ("MS-13", "Barrio 18 Sureños", "Barrio 18 Revolucionarios"),
-    date: dt.date | str | None = None,
+    police_xy: np.ndarray | None,
     army_xy: np.ndarray | None = None,
-) -> None:
-    """Map of gang control, recent violence and police / army units.
+    gang_names: Sequence[str] = ("MS-13", "Barrio 18 Sureños", "Barrio 18 Revolucionarios"),
+    marker_size: float = 14,
+) -> list:
+    """Draw the territory map on ``ax``; return the legend handles (the caller places them).
 
     Arrays are indexed [x, y] and drawn with x horizontal; ``gang`` holds -1 for no
-    gang and 0..2 for the gangs of ``gang_names``.
+    gang and 0..2 for the gangs of ``gang_names``. Shared by :func:`plot_territory` and the
+    dashboard (sim/dashboard.py).
     """
     gang = np.asarray(gang)
     violence = np.asarray(violence, dtype=float)
@@ -304,7 +305,6 @@ def plot_territory(
         )
     width, height = gang.shape
 
-    fig, (ax,) = _new_figure(1)
     # imshow wants [row, column] = [y, x]; origin lower puts y = 0 at the bottom.
     ax.imshow(
         _territory_rgb(gang, violence, population).transpose(1, 0, 2),
@@ -325,13 +325,33 @@ def plot_territory(
         if units is None:
             continue
         xy = np.asarray(units, dtype=float).reshape(-1, 2)
-        ax.scatter(xy[:, 0], xy[:, 1], s=14, marker=marker, c=colour, edgecolors="#000000", linewidths=0.6, zorder=3)
+        ax.scatter(xy[:, 0], xy[:, 1], s=marker_size, marker=marker, c=colour, edgecolors="#000000", linewidths=0.6, zorder=3)
         handles.append(Line2D([], [], ls="none", marker=marker, markerfacecolor=colour, markeredgecolor="#000000", label=label))
 
     ax.set_xlim(-0.5, width - 0.5)
     ax.set_ylim(-0.5, height - 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return handles
+
+
+def plot_territory(
+    gang: np.ndarray,
+    violence: np.ndarray,
+    population: np.ndarray,
+    police_xy: np.ndarray,
+    path: str | os.PathLike[str],
+    gang_names: Sequence[str] = ("MS-13", "Barrio 18 Sureños", "Barrio 18 Revolucionarios"),
+    date: dt.date | str | None = None,
+    army_xy: np.ndarray | None = None,
+) -> None:
+    """Map of gang control, recent violence and police / army units.
+
+    Arrays are indexed [x, y] and drawn with x horizontal; ``gang`` holds -1 for no
+    gang and 0..2 for the gangs of ``gang_names``.
+    """
+    fig, (ax,) = _new_figure(1)
+    handles = draw_territory(ax, gang, violence, population, police_xy, army_xy, gang_names)
     ax.set_xlabel("x (cell)")
     ax.set_ylabel("y (cell)")
     title = "Territorial control, recent violence and security forces"

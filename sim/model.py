@@ -15,7 +15,7 @@ from sim import mechanisms as mech
 from sim.agents import Civilian, GangClique, ImprisonedLeader, PoliceUnit, sample_units
 from sim.config import PRISONS, Config, LeversConfig, parse_date, validate
 from sim.landscape import generate
-from sim.policy import Timeline
+from sim.policy import Policy, Timeline
 from sim.state import (CivilianState, CliqueState, GangState, LeaderState, SecurityState,
                        relax)
 
@@ -183,6 +183,21 @@ class GangViolenceModel(Model):
             if lv.leader_prison is not None:
                 self.transfer_leaders(lv.leader_prison, lv.leaders_moved)
         self.set_soldiers(self.levers.soldiers_deployed)
+
+    def switch_policy(self, name: str) -> None:
+        """Make policy `name` (a key of cfg.policies) the only one from the current date on.
+
+        The scenario's spells under way end yesterday and its later ones are dropped; the
+        levers switch at once (baseline levers plus the policy's), and leaders move if the
+        policy names a prison, as when any policy starts. The next step simulates the
+        current date under it; the days already simulated keep their policies.
+        """
+        if name not in self.cfg.policies:
+            raise ValueError(f"unknown policy {name!r}; accepted: {sorted(self.cfg.policies)}")
+        policy = Policy.from_config(self.cfg.policies[name])
+        self.timeline = self.timeline.switched(policy, self.date)
+        self._change_days = {d for d in self.timeline.change_days() if d > self.date}
+        self._apply_policies(self.date)
 
     def isolated_share(self) -> np.ndarray:
         """Per gang, the share of its leaders held in isolation (cached between transfers)."""

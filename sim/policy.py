@@ -78,3 +78,15 @@ class Timeline:
 
     def names(self, day: dt.date) -> str:
         return "+".join(s.policy.name for s in self.active(day)) or "none"
+
+    def switched(self, policy: Policy, day: dt.date) -> "Timeline":
+        """This timeline up to the day before `day`, then `policy` alone, open-ended.
+
+        Spells under way on `day` end the day before it, spells not started by then are
+        dropped; the past is unchanged. The levers from `day` on are the baseline's with
+        `policy`'s on top, as for any spell.
+        """
+        before = day - dt.timedelta(days=1)
+        kept = [s if s.end is not None and s.end < day else dataclasses.replace(s, end=before)
+                for s in self.spells if s.start < day]
+        return Timeline(kept + [Spell(policy, day, None)], self.baseline)
