@@ -27,6 +27,11 @@ test: $(STAMP)
 app: $(STAMP)
 	$(VENV)/bin/sim-app --port $(PORT)
 
+## rerun every study of experiments/ (national scale, 20 seeds a scenario; a few minutes)
+.PHONY: studies
+studies: $(STAMP)
+	$(PY) experiments/studies.py
+
 ## time a national-scale historical run; prints one JSON line
 bench: $(STAMP)
 	$(PY) benchmarks/bench_run.py

@@ -1,0 +1,199 @@
+"""Run the policy studies: sweep -> sim-compare -> the study's answer, into results/<study>/.
+
+    python experiments/studies.py                      # every study (`make studies`)
+    python experiments/studies.py truce_counterfactual no_truce
+    python experiments/studies.py no_truce --seeds 2 --scale 0.02 --results /tmp/r   # a smoke run
+
+Each study is a Hydra preset `conf/experiment/<study>.yaml` (a sweep over scenarios and seeds of
+the calibrated model). The runner launches it with the joblib launcher (jobs under
+results/sweeps/studies/<study>/, not tracked), summarises the jobs with `sim-compare` into
+results/<study>/ (ensemble.csv, fit_summary.csv, figures) and writes the answer to the study's
+question as answer.md and answer.json: totals over the question's window per scenario, and
+differences paired by seed (same seed, same landscape and draws until the policies differ),
+each as a median with a 90 % interval over seeds. The answer is also copied into
+experiments/<study>/README.md between its ANSWER markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+SIM_RUN = Path(sys.executable).parent / "sim-run"
+BEGIN, END = "<!-- BEGIN ANSWER (experiments/studies.py) -->", "<!-- END ANSWER -->"
+
+
+@dataclass(frozen=True)
+class Window:
+    label: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    question: str
+    windows: tuple[Window, ...]
+    reference: str | None = None  # scenario the others are compared with, seed by seed
+    series: tuple[str, ...] = ("homicides", "police_killed")
+    extra: dict = field(default_factory=dict)
+
+
+STUDIES = {
+    s.name: s for s in (
+        Study("historical_replay", "How well does the calibrated model reproduce every reported figure, 2011-2017?",
+              (Window("2011-2017", "2011-01-01", "2017-12-31"),)),
+        Study("truce_counterfactual", "Had the truce been sustained after 2013, how many homicides would "
+              "2014-2017 have had?", (Window("2014-2017", "2014-01-01", "2017-12-31"),), reference="historical"),
+        Study("isolation_counterfactual", "What would 2016-2017 have looked like without the extraordinary "
+              "measures (prison isolation of the leaders from April 2016)?",
+              (Window("Apr 2016-2017", "2016-04-01", "2017-12-31"), Window("2017", "2017-01-01", "2017-12-31")),
+              reference="historical"),
+        Study("no_truce", "What if the government had kept the iron fist in 2012 instead of brokering the truce?",
+              (Window("truce months (Mar 2012-Jul 2013)", "2012-03-09", "2013-07-08"),
+               Window("2012-2013", "2012-01-01", "2013-12-31")), reference="historical"),
+        Study("policy_comparison", "Which policy, held steady for 2011-2017, gives the fewest homicides and "
+              "police killed?", (Window("2011-2017", "2011-01-01", "2017-12-31"),)),
+    )
+}
+
+
+def _job_table(sweep: Path, series: tuple[str, ...], windows: tuple[Window, ...]) -> pd.DataFrame:
+    """One row per job: scenario, seed and each series' total over each window (national)."""
+    from sim.compare import find_jobs, read_config
+
+    rows = []
+    for job in find_jobs(sweep):
+        cfg = read_config(job / ".hydra" / "config.yaml", ["scenario.name", "seed", "model.scale"])
+        df = pd.read_csv(job / "timeseries.csv", usecols=["date", *series])
+        row = {"scenario": cfg["scenario.name"], "seed": int(cfg["seed"])}
+        for w in windows:
+            inside = df[(df.date >= w.start) & (df.date <= w.end)]
+            covered = len(inside) == (pd.Timestamp(w.end) - pd.Timestamp(w.start)).days + 1
+            for s in series:
+                row[f"{s} {w.label}"] = inside[s].sum() / float(cfg["model.scale"]) if covered else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _interval(values: pd.Series) -> tuple[float, float, float]:
+    v = values.dropna().to_numpy(dtype=float)
+    if not len(v):
+        return (np.nan, np.nan, np.nan)
+    return tuple(float(x) for x in np.quantile(v, [0.5, 0.05, 0.95]))
+
+
+def _fmt(m: float, lo: float, hi: float) -> str:
+    if np.isnan(m):
+        return "-"
+    f = (lambda x: f"{x:,.0f}") if max(abs(lo), abs(hi)) >= 100 else (lambda x: f"{x:.3g}")
+    return f"{f(m)} ({f(lo)} to {f(hi)})"
+
+
+def answer(study: Study, table: pd.DataFrame, out: Path, seconds: float) -> dict:
+    """Per scenario the median and 90 % interval of each total; paired differences against the
+    reference scenario; written as answer.json and answer.md."""
+    columns = [c for c in table.columns if c not in ("scenario", "seed")]
+    result: dict = {"study": study.name, "question": study.question, "jobs": len(table),
+                    "seeds": int(table.seed.nunique()) if len(table) else 0, "seconds": round(seconds, 1),
+                    "totals": {}, "differences": {}}
+    lines = [f"**Question.** {study.question}", "",
+             f"{result['jobs']} runs ({result['seeds']} seeds per scenario); median and 90% interval over "
+             "seeds, national units.", "", "| scenario | " + " | ".join(columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for scenario, group in table.groupby("scenario", sort=True):
+        stats = {c: _interval(group[c]) for c in columns}
+        result["totals"][scenario] = {c: dict(zip(("median", "q05", "q95"), stats[c])) for c in columns}
+        lines.append(f"| {scenario} | " + " | ".join(_fmt(*stats[c]) for c in columns) + " |")
+    if study.reference is not None and study.reference in set(table.scenario):
+        ref = table[table.scenario == study.reference].set_index("seed")
+        lines += ["", f"Difference from `{study.reference}`, seed by seed (the same seed shares the "
+                  "landscape and the random draws until the policies differ):", "",
+                  "| scenario | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+        for scenario, group in table[table.scenario != study.reference].groupby("scenario", sort=True):
+            diff = group.set_index("seed")[columns] - ref[columns]
+            stats = {c: _interval(diff[c]) for c in columns}
+            result["differences"][scenario] = {c: dict(zip(("median", "q05", "q95"), stats[c])) for c in columns}
+            lines.append(f"| {scenario} - {study.reference} | " + " | ".join(_fmt(*stats[c]) for c in columns) + " |")
+    fit = out / "fit_summary.csv"
+    if study.name == "historical_replay" and fit.exists():
+        summary = pd.read_csv(fit)
+        covered = summary["covered"].dropna()
+        result["covered"] = int(covered.astype(str).str.lower().eq("true").sum())
+        result["compared"] = int(len(covered))
+        lines += ["", f"The 90% interval of the runs covers {result['covered']} of {result['compared']} "
+                  "reported figures (fit_summary.csv)."]
+    text = "\n".join(lines) + "\n"
+    (out / "answer.md").write_text(text, encoding="utf-8")
+    (out / "answer.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def _readme(study: Study, text: str) -> None:
+    path = ROOT / "experiments" / study.name / "README.md"
+    if not path.exists():
+        return
+    body = path.read_text(encoding="utf-8")
+    if BEGIN in body and END in body:
+        head, rest = body.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        path.write_text(f"{head}{BEGIN}\n{text}{END}{tail}", encoding="utf-8")
+
+
+def run(name: str, results: Path, seeds: int | None, scale: float | None, workers: int, k: int, n: int) -> dict:
+    study = STUDIES[name]
+    sweep = results / "sweeps" / "studies" / name
+    out = results / name
+    shutil.rmtree(sweep, ignore_errors=True)
+    overrides = [f"+experiment={name}", f"hydra.sweep.dir={sweep}", "hydra/launcher=joblib_local",
+                 f"hydra.launcher.n_jobs={workers}", "output.figures=false", "output.progress=false"]
+    if seeds is not None:
+        overrides.append(f"seed=range({seeds})")
+    if scale is not None:
+        overrides.append(f"model.scale={scale}")
+    print(f"[study {k}/{n}] {name}: sweep", flush=True)
+    t0 = time.perf_counter()
+    subprocess.run([str(SIM_RUN), *overrides], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    print(f"[study {k}/{n}] {name}: compare", flush=True)
+    from sim.compare import main as compare
+
+    if compare([str(sweep), "--out", str(out), "--no-progress"]) != 0:
+        raise SystemExit(f"{name}: sim-compare failed")
+    table = _job_table(sweep, study.series, study.windows)
+    table.sort_values(["scenario", "seed"]).to_csv(out / "runs.csv", index=False)
+    result = answer(study, table, out, time.perf_counter() - t0)
+    if results.resolve() == (ROOT / "results").resolve() and seeds is None and scale is None:
+        _readme(study, (out / "answer.md").read_text(encoding="utf-8"))
+    print(f"[study {k}/{n}] {name}: done in {result['seconds']:.0f} s -> {out}", flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("studies", nargs="*", help=f"default: all ({', '.join(STUDIES)})")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per scenario (default: the preset's)")
+    parser.add_argument("--scale", type=float, default=None, help="model scale (default: the preset's)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--results", type=Path, default=ROOT / "results")
+    args = parser.parse_args(argv)
+    names = args.studies or list(STUDIES)
+    unknown = [s for s in names if s not in STUDIES]
+    if unknown:
+        parser.error(f"unknown study {', '.join(unknown)}; accepted: {', '.join(STUDIES)}")
+    for k, name in enumerate(names, 1):
+        run(name, args.results, args.seeds, args.scale, args.workers, k, len(names))
+
+
+if __name__ == "__main__":
+    main()

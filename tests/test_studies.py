@@ -1,0 +1,42 @@
+"""Each study of experiments/ composes its preset and runs end to end at a tiny scale."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "experiments"))
+from studies import STUDIES  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_study_preset_runs_at_tiny_scale(name, tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "studies.py"), name, "--seeds", "1",
+                           "--scale", "0.02", "--results", str(tmp_path)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / name
+    answer = json.loads((out / "answer.json").read_text())
+    runs = pd.read_csv(out / "runs.csv")
+    study = STUDIES[name]
+    assert answer["jobs"] == len(runs) == runs.scenario.nunique() >= 1
+    if study.reference is not None:
+        (scenario,) = answer["differences"]  # the counterfactual against history
+        assert scenario != study.reference
+    for f in ("ensemble.csv", "fit_summary.csv", "compare_homicides.png", "answer.md"):
+        assert (out / f).stat().st_size > 0, f
+    # A smoke run never touches the committed results or the study's README.
+    assert "(run the command above)" not in (ROOT / "experiments" / name / "README.md").read_text()
+
+
+def test_unknown_study_is_a_usage_error(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "studies.py"), "nonsense",
+                           "--results", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "accepted" in proc.stderr
+    assert not any(tmp_path.iterdir())
