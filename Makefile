@@ -27,7 +27,7 @@ test: $(STAMP)
 app: $(STAMP)
 	$(VENV)/bin/sim-app --port $(PORT)
 
-## rerun every study of experiments/ (national scale, 20 seeds a scenario; a few minutes)
+## rerun every study of experiments/ (national scale, 10-20 seeds a scenario; about 6 minutes)
 .PHONY: studies
 studies: $(STAMP)
 	$(PY) experiments/studies.py

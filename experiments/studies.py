@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +47,7 @@ class Study:
     windows: tuple[Window, ...]
     reference: str | None = None  # scenario the others are compared with, seed by seed
     series: tuple[str, ...] = ("homicides", "police_killed")
-    extra: dict = field(default_factory=dict)
+    by: str | None = None  # a swept config key that splits the groups besides the scenario
 
 
 STUDIES = {
@@ -63,21 +63,30 @@ STUDIES = {
         Study("no_truce", "What if the government had kept the iron fist in 2012 instead of brokering the truce?",
               (Window("truce months (Mar 2012-Jul 2013)", "2012-03-09", "2013-07-08"),
                Window("2012-2013", "2012-01-01", "2013-12-31")), reference="historical"),
+        Study("leader_control", "Does violence rise or fall with the share of cliques that obey their "
+              "imprisoned leaders, when the leaders order restraint (the truce) and when they order "
+              "attacks (mano dura after the truce broke down)?",
+              (Window("restraint: truce (Mar 2012-May 2013)", "2012-03-09", "2013-05-31"),
+               Window("attack orders: 2015", "2015-01-01", "2015-12-31")),
+              series=("homicides",), by="model.orders.obedience_mean"),
         Study("policy_comparison", "Which policy, held steady for 2011-2017, gives the fewest homicides and "
               "police killed?", (Window("2011-2017", "2011-01-01", "2017-12-31"),)),
     )
 }
 
 
-def _job_table(sweep: Path, series: tuple[str, ...], windows: tuple[Window, ...]) -> pd.DataFrame:
-    """One row per job: scenario, seed and each series' total over each window (national)."""
+def _job_table(sweep: Path, series: tuple[str, ...], windows: tuple[Window, ...], by: str | None = None) -> pd.DataFrame:
+    """One row per job: scenario (with the `by` value), seed and each series' total over each
+    window (national units)."""
     from sim.compare import find_jobs, read_config
 
     rows = []
     for job in find_jobs(sweep):
-        cfg = read_config(job / ".hydra" / "config.yaml", ["scenario.name", "seed", "model.scale"])
+        keys = ["scenario.name", "seed", "model.scale", *([by] if by else [])]
+        cfg = read_config(job / ".hydra" / "config.yaml", keys)
         df = pd.read_csv(job / "timeseries.csv", usecols=["date", *series])
-        row = {"scenario": cfg["scenario.name"], "seed": int(cfg["seed"])}
+        label = cfg["scenario.name"] + (f" {by.rsplit('.', 1)[-1]}={cfg[by]}" if by else "")
+        row = {"scenario": label, "seed": int(cfg["seed"])}
         for w in windows:
             inside = df[(df.date >= w.start) & (df.date <= w.end)]
             covered = len(inside) == (pd.Timestamp(w.end) - pd.Timestamp(w.start)).days + 1
@@ -168,9 +177,9 @@ def run(name: str, results: Path, seeds: int | None, scale: float | None, worker
     print(f"[study {k}/{n}] {name}: compare", flush=True)
     from sim.compare import main as compare
 
-    if compare([str(sweep), "--out", str(out), "--no-progress"]) != 0:
+    if compare([str(sweep), "--out", str(out), "--no-progress", *(["--by", study.by] if study.by else [])]) != 0:
         raise SystemExit(f"{name}: sim-compare failed")
-    table = _job_table(sweep, study.series, study.windows)
+    table = _job_table(sweep, study.series, study.windows, study.by)
     table.sort_values(["scenario", "seed"]).to_csv(out / "runs.csv", index=False)
     result = answer(study, table, out, time.perf_counter() - t0)
     if results.resolve() == (ROOT / "results").resolve() and seeds is None and scale is None:
