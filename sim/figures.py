@@ -63,7 +63,7 @@ def _new_figure(nrows: int = 1, height_ratios: Sequence[float] | None = None) ->
     return fig, list(axes[:, 0])
 
 
-def _save(fig: Figure, path: str | os.PathLike[str]) -> None:
+def _save(fig: Figure, path: str | os.PathLike[str], dpi: int = _DPI) -> None:
     """Save atomically (temp file in the same folder, then rename) and free the figure."""
     target = Path(path)
     suffix = target.suffix or ".png"
@@ -71,7 +71,7 @@ def _save(fig: Figure, path: str | os.PathLike[str]) -> None:
     tmp = target.parent / f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex}{suffix}"
     try:
         # No Software tag: PNG bytes then depend on the data only, not on the matplotlib version.
-        fig.savefig(tmp, dpi=_DPI, format=suffix.lstrip("."), metadata={"Software": None})
+        fig.savefig(tmp, dpi=dpi, format=suffix.lstrip("."), metadata={"Software": None})
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -12,13 +12,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.calibration.space import Parameter
-from sim.io import atomic_path
+from sim.figures import _save as _save_figure
+
+_DPI = 130
 
 
 def _save(fig: Figure, path: str | os.PathLike[str]) -> None:
     FigureCanvasAgg(fig)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, format="png", metadata={"Software": None})
+    _save_figure(fig, path, dpi=_DPI)
 
 
 def plot_loss(history: pd.DataFrame, path: str | os.PathLike[str], method: str) -> None:
