@@ -41,16 +41,20 @@ def run_series(base: Config, values: Mapping[str, float], seed: int, scale: floa
     return GangViolenceModel(configure(base, values, seed, scale)).run()
 
 
-def simulate_figures(base: Config, values: Mapping[str, float], seed: int, scale: float,
-                     figures: Sequence[ReportedFigure]) -> np.ndarray:
-    """One run reduced to its simulated value per figure (NaN where a window is not simulated)."""
-    run = Trajectory(run_series(base, values, seed, scale), scale)
+def figure_values(run: Trajectory, figures: Sequence[ReportedFigure]) -> np.ndarray:
+    """A run's simulated value per figure (NaN where a window is not simulated)."""
     out = np.full(len(figures), np.nan)
     for i, figure in enumerate(figures):
-        value = figure.simulated(run, scale)
+        value = figure.simulated(run, run.scale)
         if value is not None:
             out[i] = value
     return out
+
+
+def simulate_figures(base: Config, values: Mapping[str, float], seed: int, scale: float,
+                     figures: Sequence[ReportedFigure]) -> np.ndarray:
+    """One run reduced to its simulated value per figure (NaN where a window is not simulated)."""
+    return figure_values(Trajectory(run_series(base, values, seed, scale), scale), figures)
 
 
 def _simulate_task(args: tuple) -> np.ndarray:
@@ -121,14 +125,8 @@ class Objective:
 def simulate_for_report(base: Config, values: Mapping[str, float], seed: int, scale: float,
                         figures: Sequence[ReportedFigure]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One run as (simulated value per figure, dates, daily homicides in national units)."""
-    df = run_series(base, values, seed, scale)
-    run = Trajectory(df, scale)
-    out = np.full(len(figures), np.nan)
-    for i, figure in enumerate(figures):
-        value = figure.simulated(run, scale)
-        if value is not None:
-            out[i] = value
-    return out, run.dates, run.values("homicides").astype(np.float32)
+    run = Trajectory(run_series(base, values, seed, scale), scale)
+    return figure_values(run, figures), run.dates, run.values("homicides").astype(np.float32)
 
 
 def _report_task(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.config import METHODS, CalibrateConfig
-from sim.calibration.holdout import QUANTILES, Split, score, split, verdict
-from sim.calibration.holdout import first_day as _first, last_day as _last
+from sim.calibration.holdout import QUANTILES, Split, first_day, last_day, score, split, verdict
 from sim.calibration.objective import Objective, ensemble, fit_of
 from sim.calibration.result import SearchResult
 from sim.calibration.space import Parameter, free_parameters, get_value
@@ -77,7 +76,7 @@ def plan(cfg: CalibrateConfig) -> Plan:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"targets: {exc}; accepted: a CSV like sim/data/reported.csv") from None
     figures = tuple(f for f in reported
-                    if f.weight > 0 and run_start <= _first(f) and _last(f) <= run_end)
+                    if f.weight > 0 and run_start <= first_day(f) and last_day(f) <= run_end)
     if not figures:
         raise ConfigError(f"end: the run {run_start}..{run_end} covers no reported figure; "
                           "accepted: a run that covers at least one")
