@@ -73,16 +73,12 @@ def register() -> None:
 
 
 def main() -> None:
-    from sim.run import _one_line
+    from sim.run import _one_line, precheck
 
     register()
     args = sys.argv[1:]
     if not any(a.startswith("-") for a in args):
-        try:
-            check(args)
-        except Exception as exc:  # noqa: BLE001 - every config failure becomes one line
-            print(f"sim-calibrate: config error: {_params_error(exc) or _one_line(exc)}", file=sys.stderr)
-            sys.exit(2)
+        precheck("sim-calibrate", check, args, lambda exc: _params_error(exc) or _one_line(exc))
     app()
 
 

@@ -12,6 +12,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -147,7 +148,10 @@ def _one_line(exc: BaseException) -> str:
             msg = str(seen).splitlines()[0]
             found = re.search(r"Key '\w+' not in '(\w+)'", msg)
             if found:
-                schema = getattr(config, found.group(1), None)
+                # The dataclass the key is missing from: any app's schema, not only sim.config's.
+                schema = getattr(seen, "object_type", None)
+                if not dataclasses.is_dataclass(schema):
+                    schema = getattr(config, found.group(1), None)
                 keys = [f.name for f in dataclasses.fields(schema)] if schema else []
                 return f"{seen.full_key}: unknown key; accepted: {', '.join(keys) or msg}"
             found = re.search(r"converted to (\w+)", msg)
@@ -165,16 +169,24 @@ def check(overrides: list[str]) -> None:
     load_config(compose(overrides))
 
 
+def precheck(prog: str, check_args: Callable[[list[str]], None], args: list[str],
+             describe: Callable[[BaseException], str] = None) -> None:
+    """Run an app's config check before Hydra creates any output folder: a failure becomes one
+    line naming the key and what is accepted (`describe`, default _one_line), and exit code 2.
+    Shared by sim-run, sim-calibrate and sim-sensitivity."""
+    try:
+        check_args(args)
+    except Exception as exc:  # noqa: BLE001 - every config failure becomes one line
+        print(f"{prog}: config error: {(describe or _one_line)(exc)}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main() -> None:
     register_configs()
     args = sys.argv[1:]
     flags = [a for a in args if a.startswith("-")]
     if not flags and not _sweeps(args):  # single runs are checked up front; sweeps job by job
-        try:
-            check(args)
-        except Exception as exc:  # noqa: BLE001 - every config failure becomes one line
-            print(f"sim-run: config error: {_one_line(exc)}", file=sys.stderr)
-            sys.exit(2)
+        precheck("sim-run", check, args)
     app()
 
 

@@ -889,15 +889,9 @@ def check(overrides: list[str]) -> None:
     load(compose(overrides, config_name="sensitivity"))
 
 
-_SCHEMAS = {"SensitivityConfig": SensitivityConfig, "MorrisConfig": MorrisConfig,
-            "SobolConfig": SobolConfig, "Period": Period}
-
-
 def error_line(exc: BaseException) -> str:
-    """sim-run's one-line config error, knowing the keys of this app's own dataclasses."""
+    """sim-run's one-line config error, or where a parameter range can be set."""
     import re
-
-    from omegaconf.errors import OmegaConfBaseException
 
     from sim.run import _one_line
 
@@ -909,26 +903,16 @@ def error_line(exc: BaseException) -> str:
         return (f"{found.group(1)}: a parameter range cannot be added on the command line; "
                 "accepted: params: {<section>: {<name>: {low: .., high: .., log: ..}}} in a "
                 "preset of conf/sensitivity/ (sensitivity=<preset>)")
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, OmegaConfBaseException) and getattr(seen, "full_key", None):
-            found = re.search(r"Key '\w+' not in '(\w+)'", str(seen))
-            if found and found.group(1) in _SCHEMAS:
-                keys = [f.name for f in dataclasses.fields(_SCHEMAS[found.group(1)])]
-                return f"{seen.full_key}: unknown key; accepted: {', '.join(keys)}"
-        seen = seen.__cause__ or seen.__context__
     return _one_line(exc)
 
 
 def main() -> None:
+    from sim.run import precheck
+
     register()
     args = sys.argv[1:]
     if not any(a.startswith("-") for a in args):  # --help, --cfg, -m: left to Hydra
-        try:
-            check(args)
-        except Exception as exc:  # noqa: BLE001 - every config failure becomes one line
-            print(f"{PROG}: config error: {error_line(exc)}", file=sys.stderr)
-            sys.exit(2)
+        precheck(PROG, check, args, error_line)
     app()
 
 

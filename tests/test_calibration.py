@@ -257,3 +257,10 @@ def test_config_errors_are_one_line_and_write_nothing(tmp_path, args, key):
     assert len(lines) == 1 and lines[0].startswith(f"sim-calibrate: config error: {key}"), proc.stderr
     assert "accepted" in lines[0]
     assert not out.exists() and not (tmp_path / "results").exists()
+
+
+def test_unknown_key_lists_the_keys_of_its_own_section(tmp_path):
+    proc = calibrate([*SMALL, "optuna.foo=1", f"out_dir={tmp_path / 'never'}"], tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("sim-calibrate: config error: optuna.foo: unknown key; accepted: "
+                                   "n_startup_trials, multivariate, reselect_top, reselect_seeds")
