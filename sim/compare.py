@@ -505,13 +505,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _readable(path: Path) -> None:
-    """atomic_path's temp file is mkstemp's 0600: give it the usual mode (0666 less the umask)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -603,10 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 summary, rows = _reduce_group(groups.pop(label), series, figures, fh)
                 summaries.append(summary)
                 fit_rows.extend(rows)
-        _readable(tmp)
     with atomic_path(out / "fit_summary.csv") as tmp:
         pd.DataFrame(fit_rows, columns=list(FIT_SUMMARY_COLUMNS)).to_csv(tmp, index=False, lineterminator="\n")
-        _readable(tmp)
 
     _write_figures(summaries, series, figures, out)
 

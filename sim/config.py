@@ -301,6 +301,7 @@ class LeversConfig:
     visits: Optional[bool] = None             # family visits to imprisoned gang members
     negotiation: Optional[float] = None       # benefits delivered to leaders, 0..1
     gang_ceasefire: Optional[bool] = None     # the gangs' own cease-fire order
+    gang_offer: Optional[bool] = None         # leaders order restraint while asking for talks
     lethal_force: Optional[float] = None      # police license to shoot, multiplier (1 = 2011)
     arrest_intensity: Optional[float] = None  # raids and mass arrests, multiplier (1 = 2011)
     soldiers_deployed: Optional[int] = None   # soldiers on public-security duty (national)
@@ -313,6 +314,7 @@ LEVER_DOCS = {
     "visits": "family visits to imprisoned gang members allowed",
     "negotiation": "benefits the government delivers to the leaders, 0 to 1",
     "gang_ceasefire": "the gangs' own order to stop killing and respect limits",
+    "gang_offer": "imprisoned leaders order restraint themselves while they ask for talks",
     "lethal_force": "security forces' use of lethal force, multiplier of 2011 practice",
     "arrest_intensity": "raids and arrests, multiplier of 2011 practice",
     "soldiers_deployed": "soldiers on public-security duty (national count)",
@@ -321,8 +323,8 @@ LEVER_DOCS = {
 
 def baseline_levers() -> LeversConfig:
     return LeversConfig(leader_prison="max_security", leaders_moved=None, visits=True,
-                        negotiation=0.0, gang_ceasefire=False, lethal_force=1.0,
-                        arrest_intensity=1.0, soldiers_deployed=6_000)
+                        negotiation=0.0, gang_ceasefire=False, gang_offer=False,
+                        lethal_force=1.0, arrest_intensity=1.0, soldiers_deployed=6_000)
 
 
 @dataclass

@@ -12,7 +12,11 @@ with a likelihood that suits it:
 - stocks (``level``) and ``ratio``: log-normal with the tolerance as standard deviation.
 - ``trend``: a direction only; a wrong sign costs :data:`TREND_MISS`, two standard deviations.
 
-Every function returns half the deviance, i.e. the negative log-likelihood minus its value at
+:func:`tolerance_excess` is separate: how far a value lies outside the figure's acceptance
+band (the "within tolerance" test of the fit table), for calibrations that also want every
+figure inside its band (``tolerance_weight``).
+
+Every deviance function returns half the deviance, i.e. the negative log-likelihood minus its value at
 a perfect match, so losses of different figures add up on one scale.
 """
 
@@ -79,3 +83,24 @@ def half_deviance(figure: ReportedFigure, simulated: float | None) -> float | No
     if kind.startswith("lower_bound") and mu >= observed:
         return 0.0
     return nb_half_deviance(observed, mu, dispersion(figure))
+
+
+def tolerance_excess(figure: ReportedFigure, simulated: float | None) -> float | None:
+    """Squared distance outside the figure's acceptance band, in units of its tolerance.
+
+    Zero inside the band (|relative error| <= tolerance, a bound met, a trend of the right
+    sign); 1 for a wrong trend or for a miss of twice the tolerance. None if not simulated.
+    """
+    if simulated is None:
+        return None
+    if figure.kind == "trend":
+        return 0.0 if simulated * figure.value > 0 else 1.0
+    tol = figure.tolerance if figure.tolerance > 0 else 0.25
+    if figure.kind == "ratio" and math.isnan(simulated):
+        return 1.0
+    relative = simulated / figure.value - 1.0
+    if figure.kind.startswith("lower_bound"):
+        outside = max(-relative, 0.0) / tol
+    else:
+        outside = max(abs(relative) - tol, 0.0) / tol
+    return outside * outside

@@ -47,12 +47,15 @@ def leader_orders(m: "GangViolenceModel") -> None:
     L.comm[:] = comm_by_prison[L.prison] * visits
     C = m.cliques
     reach = L.comm[C.leader] * C.obedience
-    C.restraint[:] = reach * L.incentive[C.leader]
+    # leaders who offer talks order restraint themselves, as a token of what they can deliver;
+    # the order still has to get out of their prison
+    offer = 1.0 if lv.gang_offer else 0.0
+    C.restraint[:] = reach * np.maximum(L.incentive[C.leader], offer)
     # pressure on the state (attacks on security forces) follows the unmet deal at once;
     # the wider war on rivals and residents follows grievance as it builds up
     C.pressure[:] = reach * L.unmet[C.leader]
     C.attack[:] = reach * L.grievance[C.leader]
-    m.restraint_on = bool(L.incentive.max() > 1e-9)
+    m.restraint_on = bool(offer > 0 or L.incentive.max() > 1e-9)
 
 
 def ceasefire_norm(m: "GangViolenceModel") -> None:

@@ -408,6 +408,8 @@ class FigureFit:
     within: bool | None
     #: Half-deviance under the figure's likelihood (sim.likelihood); None if not compared.
     deviance: float | None = None
+    #: Squared miss beyond the tolerance band (sim.likelihood.tolerance_excess); 0 inside it.
+    excess: float | None = None
 
     @property
     def compared(self) -> bool:
@@ -442,6 +444,8 @@ class Fit:
     score: float
     scale: float = 1.0
     loss: float = math.nan
+    #: weighted sum of the figures' squared misses beyond their tolerance bands
+    excess: float = math.nan
     by_id: dict[str, FigureFit] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -463,6 +467,7 @@ class Fit:
         return {
             "score": _json_number(self.score),
             "loss": _json_number(self.loss),
+            "excess": _json_number(self.excess),
             "n_compared": self.n_compared,
             "n_within": self.n_within,
             "scale": self.scale,
@@ -540,17 +545,20 @@ def fit_values(
     figures: Sequence[ReportedFigure], simulated: Sequence[float | None], scale: float = 1.0
 ) -> Fit:
     """A Fit from simulated values already reduced per figure (e.g. a mean over seeds)."""
-    from sim.likelihood import half_deviance
+    from sim.likelihood import half_deviance, tolerance_excess
 
     rows: list[FigureFit] = []
     for figure, value in zip(figures, simulated, strict=True):
         error = figure.error(value)
-        rows.append(FigureFit(figure, value, error, figure.is_within(error), half_deviance(figure, value)))
+        rows.append(FigureFit(figure, value, error, figure.is_within(error), half_deviance(figure, value),
+                              tolerance_excess(figure, value)))
     errors = np.array([r.error for r in rows if r.error is not None], dtype=float)
     score = float(np.sqrt(np.mean(errors**2))) if errors.size else math.nan
     losses = [r.figure.weight * r.deviance for r in rows if r.deviance is not None]
     loss = float(sum(losses)) if losses else math.nan
-    return Fit(rows=tuple(rows), score=score, scale=float(scale), loss=loss)
+    excesses = [r.figure.weight * r.excess for r in rows if r.excess is not None]
+    excess = float(sum(excesses)) if excesses else math.nan
+    return Fit(rows=tuple(rows), score=score, scale=float(scale), loss=loss, excess=excess)
 
 
 def write_fit_json(fit: Fit, path: str | os.PathLike[str]) -> None:

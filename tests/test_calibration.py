@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 
 from sim.calibration.holdout import naive_forecast, split
-from sim.calibration.objective import simulate_figures
-from sim.likelihood import half_deviance
+from sim.calibration.objective import objective_loss, simulate_figures
+from sim.likelihood import half_deviance, tolerance_excess
 from sim.model import load_config
-from sim.observation import ReportedFigure, load_reported
+from sim.observation import ReportedFigure, fit_values, load_reported
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["calibration=small", "output.progress=false"]
@@ -70,6 +70,27 @@ def test_bounds_are_one_sided_and_trends_count_their_sign():
     level = figure("level", 70000.0, series="gang_members_street")
     assert half_deviance(level, 70000.0) == 0.0 and half_deviance(level, 35000.0) == pytest.approx(
         half_deviance(level, 140000.0))
+
+
+def test_tolerance_excess_is_zero_inside_the_band_and_one_at_twice_the_tolerance():
+    f = figure()  # 100 within 25 %
+    assert tolerance_excess(f, 80.0) == 0.0 and tolerance_excess(f, 125.0) == 0.0
+    assert tolerance_excess(f, 150.0) == pytest.approx(1.0) and tolerance_excess(f, 50.0) == pytest.approx(1.0)
+    assert tolerance_excess(f, 137.5) == pytest.approx(0.25)
+    bound = figure("lower_bound_total", 2000.0, days=90)
+    assert tolerance_excess(bound, 9000.0) == 0.0 and tolerance_excess(bound, 1500.0) == pytest.approx(1.0)
+    trend = figure("trend", 1.0)
+    assert tolerance_excess(trend, 0.1) == 0.0 and tolerance_excess(trend, -0.1) == 1.0
+    assert tolerance_excess(f, None) is None
+
+
+def test_tolerance_weight_adds_the_band_misses_to_the_searched_loss():
+    figs = [figure(), figure("mean", 14.0, days=5)]
+    inside, outside = fit_values(figs, [110.0, 14.0]), fit_values(figs, [150.0, 14.0])
+    assert inside.excess == 0.0 and outside.excess == pytest.approx(1.0)
+    assert objective_loss(inside, 10.0) == inside.loss
+    assert objective_loss(outside, 10.0) == pytest.approx(outside.loss + 10.0)
+    assert objective_loss(outside, 0.0) == outside.loss
 
 
 # ---------------------------------------------------------------- hold-out
@@ -244,6 +265,7 @@ BAD = [
     (["holdout.after=2011-02-01"], "holdout.after"),
     (["holdout.after=2030-01-01"], "holdout.after"),
     (["budget=0"], "budget"),
+    (["tolerance_weight=-1"], "tolerance_weight"),
     (["calibration=nonsense"], "calibration"),
 ]
 

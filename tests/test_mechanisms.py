@@ -1,5 +1,6 @@
 """Each mechanism pushes in the direction the articles describe (small scale, few seeds)."""
 
+import pytest
 from conftest import mean_over_seeds
 
 TWO_YEARS = ("end=2012-12-31",)
@@ -61,3 +62,17 @@ def test_truce_raises_extortion_and_hides_bodies():
     assert mean_over_seeds("extortion", *truce) > 1.1 * mean_over_seeds("extortion", *base)
     assert mean_over_seeds("hidden", *truce) > 0
     assert mean_over_seeds("hidden", *base) == 0
+
+
+def test_leaders_offering_talks_restrain_only_as_far_as_their_orders_get_out():
+    # the June 2015 letter: leaders in maximum security order restraint themselves; the effect
+    # is bounded by what gets out of their prison, and the offer ends with its rejection
+    args = ("scenario=historical", "start=2015-04-01", "end=2015-08-31")
+    window = dict(start="2015-06-22", end="2015-07-15")
+    offer = mean_over_seeds("gang_vs_gang", *args, **window)
+    none = mean_over_seeds("gang_vs_gang", *args, "policies.truce_appeal.levers.gang_offer=false", **window)
+    walled = mean_over_seeds("gang_vs_gang", *args, "model.orders.comm_max_security=0.0", **window)
+    walled_none = mean_over_seeds("gang_vs_gang", *args, "model.orders.comm_max_security=0.0",
+                                  "policies.truce_appeal.levers.gang_offer=false", **window)
+    assert offer < 0.95 * none
+    assert walled == pytest.approx(walled_none, rel=0.02)

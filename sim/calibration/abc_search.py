@@ -92,7 +92,8 @@ class _LossModel:
 
     def __init__(self, objective: Objective) -> None:
         self.objective = Objective(objective.base, objective.parameters, objective.figures,
-                                   objective.seeds, objective.scale, workers=1)
+                                   objective.seeds, objective.scale, workers=1,
+                                   tolerance_weight=objective.tolerance_weight)
         self.names = [_safe_name(p) for p in objective.parameters]
 
     def values(self, pars) -> dict[str, float]:

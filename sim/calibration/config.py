@@ -76,6 +76,9 @@ class CalibrateConfig(Config):
     budget: int = 200  # trials (optuna) or simulations (abc), seeds not counted
     workers: int = 2  # processes evaluating trials at once
     sampler_seed: int = 0
+    # > 0 adds this weight times each figure's squared miss beyond its tolerance band (in
+    # tolerances) to the likelihood loss, for a fit that keeps every figure inside its band
+    tolerance_weight: float = 0.0
     ensemble: int = 10  # seeds for the bands and the before/after report
     report_scale: float = 1.0  # model scale of the report ensembles
     write_model_config: bool = True  # also write conf/model/calibrated_<name>.yaml

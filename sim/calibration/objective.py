@@ -69,23 +69,34 @@ def fit_of(figures: Sequence[ReportedFigure], per_seed: np.ndarray, scale: float
     return fit_values(figures, values, scale)
 
 
+def objective_loss(fit: Fit, tolerance_weight: float = 0.0) -> float:
+    """What the search minimises: the likelihood loss, plus `tolerance_weight` times the
+    figures' squared misses beyond their tolerance bands when the calibration asks for it."""
+    if tolerance_weight > 0:
+        return fit.loss + tolerance_weight * fit.excess
+    return fit.loss
+
+
 @dataclass
 class TrialResult:
     values: dict[str, float]
     per_seed: np.ndarray  # seeds x figures
     fit: Fit
+    tolerance_weight: float = 0.0
 
     @property
     def loss(self) -> float:
-        return self.fit.loss
+        return objective_loss(self.fit, self.tolerance_weight)
 
 
 class Objective:
     """Evaluates parameter sets against `figures`, `len(seeds)` runs each, at `scale`."""
 
     def __init__(self, base: Config, parameters: Sequence[Parameter], figures: Sequence[ReportedFigure],
-                 seeds: Sequence[int], scale: float, workers: int = 1) -> None:
+                 seeds: Sequence[int], scale: float, workers: int = 1,
+                 tolerance_weight: float = 0.0) -> None:
         self.base = base
+        self.tolerance_weight = float(tolerance_weight)
         self.parameters = list(parameters)
         self.figures = tuple(figures)
         self.seeds = list(seeds)
@@ -115,7 +126,8 @@ class Objective:
         results = []
         for k, values in enumerate(batch):
             per_seed = np.vstack(rows[k * n:(k + 1) * n]) if n else np.empty((0, len(self.figures)))
-            results.append(TrialResult(values, per_seed, fit_of(self.figures, per_seed)))
+            results.append(TrialResult(values, per_seed, fit_of(self.figures, per_seed),
+                                       self.tolerance_weight))
         return results
 
     def __call__(self, values: Mapping[str, float]) -> float:

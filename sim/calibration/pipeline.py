@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.calibration.config import METHODS, CalibrateConfig
 from sim.calibration.holdout import QUANTILES, Split, first_day, last_day, score, split, verdict
-from sim.calibration.objective import Objective, ensemble, fit_of
+from sim.calibration.objective import Objective, ensemble, fit_of, objective_loss
 from sim.calibration.result import SearchResult
 from sim.calibration.space import Parameter, free_parameters, get_value
 from sim.compare import ROLLING_DAYS, covered, nan_quantiles
@@ -63,6 +63,8 @@ def plan(cfg: CalibrateConfig) -> Plan:
     for key in ("scale", "report_scale"):
         if not 0 < getattr(cfg, key) <= 1:
             raise ConfigError(f"{key}: {getattr(cfg, key)} is out of range; accepted: (0, 1]")
+    if not cfg.tolerance_weight >= 0:
+        raise ConfigError(f"tolerance_weight: {cfg.tolerance_weight} is negative; accepted: >= 0")
     if cfg.method == "abc" and cfg.abc.population_size < 2:
         raise ConfigError("abc.population_size: too small; accepted: >= 2")
     if not cfg.name or any(c in cfg.name for c in "/\\ "):
@@ -106,7 +108,8 @@ def search(p: Plan, progress: bool = True) -> SearchResult:
         bar.update(max(0, min(done, budget) - bar.n))
         bar.set_postfix_str(f"best loss {best:.2f}")
 
-    with Objective(cfg, p.parameters, p.split.fitted, range(cfg.seeds), cfg.scale, cfg.workers) as objective:
+    with Objective(cfg, p.parameters, p.split.fitted, range(cfg.seeds), cfg.scale, cfg.workers,
+                   cfg.tolerance_weight) as objective:
         if cfg.method == "optuna":
             from sim.calibration.optuna_search import run_optuna
 
@@ -171,7 +174,8 @@ def loss_noise(p: Plan, per_run: np.ndarray, draws: int = 200) -> float:
         return 0.0
     rng = np.random.default_rng(p.cfg.sampler_seed)
     figs = [p.figures[k] for k in fitted]
-    losses = [fit_of(figs, per_run[rng.integers(0, len(per_run), p.cfg.seeds)][:, fitted]).loss
+    losses = [objective_loss(fit_of(figs, per_run[rng.integers(0, len(per_run), p.cfg.seeds)][:, fitted]),
+                             p.cfg.tolerance_weight)
               for _ in range(draws)]
     return float(np.nanstd(losses))
 
@@ -273,6 +277,8 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
         "loss_before": fitted_loss(fit_before), "loss_after": fitted_loss(fit_after),
         "loss_before_all": fit_before.loss, "loss_after_all": fit_after.loss,
         "within_before": fit_before.n_within, "within_after": fit_after.n_within, "n_figures": len(p.figures),
+        "tolerance_weight": cfg.tolerance_weight,
+        "excess_before": fit_before.excess, "excess_after": fit_after.excess,
         "holdout_after": p.after.isoformat() if p.after else None,
         "parameters": {q.key: {"low": q.low, "high": q.high, "log": q.log, "start": start[q.key],
                                "best": result.best[q.key], "interval": list(ranges[q.key])}
@@ -300,6 +306,8 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
           f"{cfg.ensemble} runs at scale {cfg.report_scale:g} (seeds from {REPORT_SEED}).", "",
           f"- loss on the fitted figures: **{summary['loss_before']:.2f} before, {summary['loss_after']:.2f} after**",
           f"- figures within tolerance: {fit_before.n_within} before, {fit_after.n_within} after, of {len(p.figures)}",
+          *([f"- searched loss: likelihood + {cfg.tolerance_weight:g} x squared misses beyond the tolerance bands "
+             f"({fit_before.excess:.2f} before, {fit_after.excess:.2f} after)"] if cfg.tolerance_weight > 0 else []),
           "", "## Targets", "",
           _markdown_table(targets, {"id": ("figure", False), "role": ("role", False), "reported": ("reported", False),
                                     "before": ("before", False), "before_error": ("error", True),
