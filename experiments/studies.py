@@ -60,6 +60,10 @@ STUDIES = {
               "measures (prison isolation of the leaders from April 2016)?",
               (Window("Apr 2016-2017", "2016-04-01", "2017-12-31"), Window("2017", "2017-01-01", "2017-12-31")),
               reference="historical"),
+        Study("appeal_counterfactual", "What if the government had taken up the imprisoned leaders' letter of "
+              "June 2015 and made a new truce instead of dismissing it?",
+              (Window("16 Jul 2015-2017", "2015-07-16", "2017-12-31"), Window("2016", "2016-01-01", "2016-12-31")),
+              reference="historical"),
         Study("no_truce", "What if the government had kept the iron fist in 2012 instead of brokering the truce?",
               (Window("truce months (Mar 2012-Jul 2013)", "2012-03-09", "2013-07-08"),
                Window("2012-2013", "2012-01-01", "2013-12-31")), reference="historical"),

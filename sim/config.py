@@ -72,13 +72,13 @@ class LandscapeConfig:
 @dataclass
 class BorderViolenceConfig:
     """Rival cliques kill each other across shared borders; retaliation fades."""
-    kill_rate: float = P(9.599e-05, "killings / member / day",
+    kill_rate: float = P(0.000136, "killings / member / day",
                          "killings of rivals per street member of a clique at aggression 1 with "
                          "a rival border", "fitted")
-    retaliation_per_killing: float = P(0.08107, "aggression / killing",
+    retaliation_per_killing: float = P(0.177, "aggression / killing",
                                        "rise of a clique's urge to retaliate per member killed",
                                        "003 ('chain of vengeance')")
-    retaliation_halflife_days: float = P(12.38, "days", "half-life of the urge to retaliate",
+    retaliation_halflife_days: float = P(32.0, "days", "half-life of the urge to retaliate",
                                          "assumed", lo=0.5)
     retaliation_cap: float = P(4.0, "aggression", "ceiling on the urge to retaliate", lo=0)
 
@@ -86,21 +86,21 @@ class BorderViolenceConfig:
 @dataclass
 class LeaderOrdersConfig:
     """Imprisoned leaders' orders reach cliques through the prison's communication."""
-    comm_max_security: float = prob(0.1596, "share of leaders' messages that get out of a "
+    comm_max_security: float = prob(0.235, "share of leaders' messages that get out of a "
                                           "maximum-security prison", "000 ('partly cut off')")
     comm_low_security: float = prob(0.90, "share that gets out of a less restrictive prison",
                                     "000, 004")
     comm_isolation: float = prob(0.03, "share that gets out under isolation "
                                        "(extraordinary measures)", "002, 004")
-    visits_share: float = prob(0.1146, "share of communication that goes through visits "
+    visits_share: float = prob(0.324, "share of communication that goes through visits "
                                     "(lost when visits stop)", "004", unit="share")
-    obedience_mean: float = prob(0.7074, "mean share of orders a clique follows",
+    obedience_mean: float = prob(0.695, "mean share of orders a clique follows",
                                  "004 ('they don't have the backing of all the groups')")
     obedience_concentration: float = P(3.0, "1", "Beta concentration of obedience across "
                                                  "cliques (low = very unequal)", lo=0.1)
     restraint_strength: float = prob(0.95, "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
-    attack_strength: float = P(7.815, "aggression", "aggression added by a fully received "
+    attack_strength: float = P(4.75, "aggression", "aggression added by a fully received "
                                                     "attack order (grievance built up)",
                                "000 ('run up the numbers')")
 
@@ -108,80 +108,80 @@ class LeaderOrdersConfig:
 @dataclass
 class TruceConfig:
     """Negotiated benefits buy restraint; withdrawn benefits turn into grievance."""
-    incentive_halflife_days: float = P(741.5, "days", "half-life of leaders' incentive to "
+    incentive_halflife_days: float = P(493.0, "days", "half-life of leaders' incentive to "
                                                       "restrain once benefits stop", "000 (rise "
                                                       "from June 2013)", lo=0.5)
     incentive_rise_days: float = P(7.0, "days", "half-life of the incentive's rise once "
                                                 "benefits start", "000 (drop within days)",
                                    lo=0.5)
-    expectation_halflife_days: float = P(987.0, "days", "memory of past benefits; unmet "
+    expectation_halflife_days: float = P(1720.0, "days", "memory of past benefits; unmet "
                                                         "expectation (remembered minus current "
                                                         "benefits) turns into grievance",
                                          "000 (Wolf)", lo=0.5)
-    comfort_weight: float = prob(0.7335, "weight of prison comfort (vs. negotiated benefits) in "
+    comfort_weight: float = prob(0.973, "weight of prison comfort (vs. negotiated benefits) in "
                                       "what leaders count as benefits; a move back to maximum "
                                       "security is a loss", "000 ('spurred the reaction')",
                                  unit="share")
-    grievance_halflife_days: float = P(1671.0, "days", "half-life of grievance building up "
+    grievance_halflife_days: float = P(1230.0, "days", "half-life of grievance building up "
                                                       "(gangs take time to see the deal is "
                                                       "off)", "000 (Wolf, Tager)", lo=0.5)
     extortion_rate: float = P(0.05, "extortions / member / day", "extortion of civilians per "
                                                                  "street member", "003, 004")
-    peace_extortion_gain: float = P(0.4661, "1", "rise of extortion per unit of restraint "
+    peace_extortion_gain: float = P(0.376, "1", "rise of extortion per unit of restraint "
                                               "(members turn from fighting to revenue)",
                                     "003 ('extortion did go up')")
-    rearm_elasticity: float = P(0.0456, "1", "arms target = (extortion per member / baseline) ^ "
+    rearm_elasticity: float = P(0.394, "1", "arms target = (extortion per member / baseline) ^ "
                                           "this", "004 ('rearm and grow stronger')")
-    arms_halflife_days: float = P(1009.0, "days", "half-life of arms moving to their target",
+    arms_halflife_days: float = P(622.0, "days", "half-life of arms moving to their target",
                                   lo=0.5)
 
 
 @dataclass
 class RepressionConfig:
     """Lethal force, arrests, revenge on security forces, recruitment fed by repression."""
-    lethal_kill_rate: float = P(1.814e-06, "killings / member / day", "gang members killed by "
+    lethal_kill_rate: float = P(1.5e-06, "killings / member / day", "gang members killed by "
                                                                    "security per street member "
                                                                    "at lethal force 1",
                                 "000, 004 (death squads)")
-    arrest_rate: float = P(7.696e-05, "arrests / member / day", "arrests per street member at "
+    arrest_rate: float = P(0.000215, "arrests / member / day", "arrests per street member at "
                                                              "arrest intensity 1", "000")
-    security_kill_rate: float = P(8.945e-07, "killings / member / day", "security personnel "
+    security_kill_rate: float = P(6.5e-07, "killings / member / day", "security personnel "
                                                                      "killed per street member "
                                                                      "at hostility 1", "000")
-    revenge_per_killing: float = P(0.6663, "hostility / killing", "rise of a clique's hostility "
+    revenge_per_killing: float = P(0.39, "hostility / killing", "rise of a clique's hostility "
                                                                 "to security per member "
                                                                 "killed by security", "003")
-    revenge_spillover: float = P(0.7048, "aggression / hostility", "share of a clique's revenge "
+    revenge_spillover: float = P(0.0, "aggression / hostility", "share of a clique's revenge "
                                                                "against security that also "
                                                                "raises its violence towards "
                                                                "rivals and residents",
                                  "000 ('attacks on police and Salvadorans in general')")
-    revenge_halflife_days: float = P(229.2, "days", "half-life of revenge", lo=0.5)
-    revenge_cap: float = P(5.17, "hostility", "ceiling on a clique's revenge", lo=0)
-    pressure_gain: float = P(34.32, "hostility", "hostility to security added by a fully "
+    revenge_halflife_days: float = P(90.0, "days", "half-life of revenge", lo=0.5)
+    revenge_cap: float = P(7.35, "hostility", "ceiling on a clique's revenge", lo=0)
+    pressure_gain: float = P(25.0, "hostility", "hostility to security added by a fully "
                                                "received pressure order (unmet deal, at once)",
                              "000 ('attacks on police ... to pressure the government')")
-    response_per_killing: float = P(0.2249, "lethal force / killing", "rise of security forces' "
+    response_per_killing: float = P(0.436, "lethal force / killing", "rise of security forces' "
                                                                    "lethal force per officer or "
                                                                    "soldier killed (national "
                                                                    "count)", "002, 003 ('response "
                                                                    "in kind')")
     response_halflife_days: float = P(60.0, "days", "half-life of that response", lo=0.5)
-    response_cap: float = P(1.549, "lethal force", "ceiling on that response (a multiplier of "
+    response_cap: float = P(0.636, "lethal force", "ceiling on that response (a multiplier of "
                                                  "lethal force of 1 + cap at most)", lo=0)
-    relatives_per_security_killing: float = P(1.081, "killings / killing", "relatives of "
+    relatives_per_security_killing: float = P(1.67, "killings / killing", "relatives of "
                                                                           "security forces "
                                                                           "killed per officer "
                                                                           "or soldier killed",
                                               "004 ('dozens of their relatives')")
     soldier_exposure: float = P(1.0, "1", "risk of a deployed soldier relative to an officer",
                                 "002 (62 police, 22 soldiers)")
-    recruit_rate: float = P(6.696e-05, "recruits / member / day", "baseline recruitment per "
+    recruit_rate: float = P(5.95e-05, "recruits / member / day", "baseline recruitment per "
                                                                "street member", "assumed")
-    recruits_per_repression: float = P(0.6268, "recruits / event", "recruits drawn in per member "
+    recruits_per_repression: float = P(1.64, "recruits / event", "recruits drawn in per member "
                                                                   "killed by security",
                                        "003 ('10 kids deciding to be in the gang')")
-    recruits_per_arrest: float = P(1.225, "recruits / arrest", "recruits drawn in per arrest "
+    recruits_per_arrest: float = P(0.8, "recruits / arrest", "recruits drawn in per arrest "
                                                              "(repression feeds recruitment)",
                                    "003")
     revenue_recruit_gain: float = P(0.5, "1", "rise of recruitment per unit rise of extortion "
@@ -197,16 +197,16 @@ class IsolationConfig:
     grievance_per_security_killing: float = P(0.05, "grievance / killing", "grievance per member "
                                                                           "killed by security",
                                               "002")
-    campaign_threshold: float = P(86.52, "grievance", "grievance at which a gang launches a "
+    campaign_threshold: float = P(167.0, "grievance", "grievance at which a gang launches a "
                                                       "campaign (planning takes time)", "002",
                                   lo=1)
     campaign_security_days: int = P(10, "days", "first phase: against security forces",
                                     "002 ('Plan Bitter Tears')")
     campaign_relatives_days: int = P(30, "days", "second phase: against their relatives",
                                      "002 ('Plan Orphan Children')")
-    campaign_hostility: float = P(3.614, "hostility", "hostility to security forces added in the "
+    campaign_hostility: float = P(8.0, "hostility", "hostility to security forces added in the "
                                                     "first phase", "002")
-    campaign_relatives_hostility: float = P(6.983, "hostility", "hostility to their relatives "
+    campaign_relatives_hostility: float = P(8.0, "hostility", "hostility to their relatives "
                                                                "added in the second phase",
                                             "002 (8 relatives killed in 12 days)")
 
@@ -214,19 +214,19 @@ class IsolationConfig:
 @dataclass
 class CeasefireConfig:
     """The gangs' own order to stop killing and respect each other's limits."""
-    reach: float = prob(0.9823, "share of the order reaching a clique through the street "
+    reach: float = prob(0.969, "share of the order reaching a clique through the street "
                               "leadership (not the prisons)", "004 (obeyed within days)")
-    strength: float = prob(0.8901, "aggression removed by a fully adopted cease-fire norm",
+    strength: float = prob(0.86, "aggression removed by a fully adopted cease-fire norm",
                            "004 (killings halved)", unit="share")
     adoption_halflife_days: float = P(0.7, "days", "half-life of adoption once ordered",
                                       "004 (within days)", lo=0.1)
-    norm_halflife_days: float = P(221.7, "days", "persistence of the norm without fresh "
+    norm_halflife_days: float = P(132.0, "days", "persistence of the norm without fresh "
                                                  "orders", "competing explanation (DESIGN 2)",
                                   lo=0.5)
-    covers_security: float = prob(0.3358, "share of the norm's effect that also holds back attacks "
+    covers_security: float = prob(0.0961, "share of the norm's effect that also holds back attacks "
                                        "on security forces", "002, 004 (police killings went on: "
                                        "62 in 2016)", unit="share")
-    erosion_per_revenge: float = P(0.00647, "1 / hostility / day", "daily loss of the norm per "
+    erosion_per_revenge: float = P(0.00559, "1 / hostility / day", "daily loss of the norm per "
                                                                 "unit of revenge against "
                                                                 "security", "004 ('fight back "
                                                                 "if the police do not ease "
@@ -236,7 +236,7 @@ class CeasefireConfig:
 @dataclass
 class PrisonConfig:
     """Arrests fill overcrowded prisons; members are released again."""
-    mean_sentence_days: float = P(1544.0, "days", "mean time a gang member stays in prison",
+    mean_sentence_days: float = P(528.0, "days", "mean time a gang member stays in prison",
                                   lo=1)
     capacity: int = P(11_000, "people", "gang inmates the prisons hold before overcrowding",
                       "000 (overcrowding)")
@@ -247,7 +247,7 @@ class PrisonConfig:
 @dataclass
 class CivilianConfig:
     """Civilians are extorted, killed, and flee; some deportees are targeted."""
-    kill_rate: float = P(9.882e-05, "killings / member / day", "civilians killed per street "
+    kill_rate: float = P(7.04e-05, "killings / member / day", "civilians killed per street "
                                                             "member at aggression 1", "003, 004")
     flight_base: float = P(1.2e-5, "1 / day", "daily emigration probability of a civilian",
                            "003")
@@ -288,7 +288,7 @@ class PoliceMoraleConfig:
 @dataclass
 class ReportingConfig:
     """Reported homicides miss bodies that were hidden."""
-    hide_share: float = prob(0.2805, "share of killings hidden by a clique fully following a "
+    hide_share: float = prob(0.297, "share of killings hidden by a clique fully following a "
                                    "restraint order", "000 ('burying their victims')",
                              unit="share")
 
