@@ -103,6 +103,15 @@ class LeaderOrdersConfig:
     attack_strength: float = P(4.75, "aggression", "aggression added by a fully received "
                                                     "attack order (grievance built up)",
                                "000 ('run up the numbers')")
+    opportunism_strength: float = P(0.0, "aggression", "aggression added by full street "
+                                                       "opportunism (members acting on their own "
+                                                       "once the leaders' deal has failed); off "
+                                                       "in the defaults, see docs/CALIBRATION.md",
+                                    "000 ('the guy in the street wants to seize his "
+                                    "opportunity'), M7")
+    opportunism_halflife_days: float = P(1640.0, "days", "half-life of street opportunism "
+                                                         "building up or fading", "000 (Tager)",
+                                         lo=0.5)
 
 
 @dataclass

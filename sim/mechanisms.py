@@ -55,6 +55,9 @@ def leader_orders(m: "GangViolenceModel") -> None:
     # the wider war on rivals and residents follows grievance as it builds up
     C.pressure[:] = reach * L.unmet[C.leader]
     C.attack[:] = reach * L.grievance[C.leader]
+    # the street sees its leaders' bet fail (the unmet deal) and members start acting on their
+    # own, whatever the leaders order; a habit that builds up, and fades, over months
+    C.opportunism += (L.unmet[C.leader] - C.opportunism) * relax(p.orders.opportunism_halflife_days)
     m.restraint_on = bool(offer > 0 or L.incentive.max() > 1e-9)
 
 
@@ -76,7 +79,8 @@ def aggression(m: "GangViolenceModel") -> None:
     p, C = m.cfg.model, m.cliques
     C.aggression[:] = (C.arms
                        * (1 - p.orders.restraint_strength * C.restraint)
-                       * (1 + p.orders.attack_strength * C.attack)
+                       * (1 + p.orders.attack_strength * C.attack
+                          + p.orders.opportunism_strength * C.opportunism)
                        * (1 - p.ceasefire.strength * C.norm)
                        * (1 + C.retaliation + p.repression.revenge_spillover * C.revenge))
 

@@ -26,6 +26,7 @@ class CliqueState:
     norm: np.ndarray          # adherence to the gangs' cease-fire (M8)
     presence: np.ndarray      # local security presence relative to the national mean
     violence: np.ndarray      # recent killings in the territory (smoothed, per day)
+    opportunism: np.ndarray = field(default=None)  # members acting on their own (M7)
     restraint: np.ndarray = field(default=None)   # restraint order received today
     pressure: np.ndarray = field(default=None)    # pressure-on-the-state order received today
     attack: np.ndarray = field(default=None)      # attack order (rivals, residents) today
@@ -33,7 +34,7 @@ class CliqueState:
 
     def __post_init__(self) -> None:
         n = len(self.street)
-        for name in ("restraint", "pressure", "attack", "aggression"):
+        for name in ("restraint", "pressure", "attack", "aggression", "opportunism"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n))
 

@@ -78,3 +78,21 @@ def test_leaders_offering_talks_restrain_only_as_far_as_their_orders_get_out():
                                   "policies.truce_appeal.levers.gang_offer=false", **window)
     assert offer < 0.95 * none
     assert walled == pytest.approx(walled_none, rel=0.02)
+
+
+def test_street_opportunism_builds_after_the_deal_fails_and_survives_cutting_leaders_off():
+    # before the deal fails there is nothing unmet: the street's opportunism changes nothing
+    # (same draws, same killings); after the leaders go back to maximum security it builds up,
+    # and cutting the leaders' communication does not remove it (it is not an order)
+    off = "model.orders.opportunism_strength=0.0"
+    strong = "model.orders.opportunism_strength=3.0"
+    early = ("scenario=historical", "end=2013-05-31")
+    assert (mean_over_seeds("homicides_true", *early, strong)
+            == mean_over_seeds("homicides_true", *early, off))
+    late = ("scenario=historical", "end=2015-12-31")
+    window = dict(start="2015-01-01")
+    assert (mean_over_seeds("gang_vs_gang", *late, strong, **window)
+            > 1.2 * mean_over_seeds("gang_vs_gang", *late, off, **window))
+    walled = "model.orders.comm_max_security=0.0"
+    assert (mean_over_seeds("gang_vs_gang", *late, strong, walled, **window)
+            > 1.2 * mean_over_seeds("gang_vs_gang", *late, off, walled, **window))

@@ -28,6 +28,8 @@ FREE = {
     "model.civilians.kill_rate": (1e-5, 3e-4, True),
     "model.border.retaliation_per_killing": (0.05, 2.0, True),
     "model.orders.attack_strength": (0.1, 10.0, True),
+    "model.orders.opportunism_strength": (0.0, 3.0, False),
+    "model.orders.opportunism_halflife_days": (30.0, 3000.0, True),
     "model.repression.pressure_gain": (0.2, 60.0, True),
     "model.repression.security_kill_rate": (1e-7, 2e-5, True),
     "model.repression.lethal_kill_rate": (2e-7, 2e-5, True),
