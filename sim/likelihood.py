@@ -56,6 +56,11 @@ def lognormal_half_deviance(observed: float, simulated: float, sd: float) -> flo
     return 0.5 * z * z
 
 
+def _sd(figure: ReportedFigure) -> float:
+    """The figure's tolerance as a relative standard deviation (25 % if it has none)."""
+    return figure.tolerance if figure.tolerance > 0 else 0.25
+
+
 def dispersion(figure: ReportedFigure) -> float:
     """Negative-binomial size of a count figure: 1 / tolerance**2 (Poisson if tolerance 0)."""
     return math.inf if figure.tolerance == 0 else 1.0 / figure.tolerance**2
@@ -68,7 +73,7 @@ def half_deviance(figure: ReportedFigure, simulated: float | None) -> float | No
     kind = figure.kind
     if kind == "trend":
         return 0.0 if simulated * figure.value > 0 else TREND_MISS
-    sd = figure.tolerance if figure.tolerance > 0 else 0.25
+    sd = _sd(figure)
     if kind == "ratio":
         if math.isnan(simulated):  # empty reference window: as bad as a factor of two
             return lognormal_half_deviance(1.0, 2.0, sd)
@@ -88,19 +93,16 @@ def half_deviance(figure: ReportedFigure, simulated: float | None) -> float | No
 def tolerance_excess(figure: ReportedFigure, simulated: float | None) -> float | None:
     """Squared distance outside the figure's acceptance band, in units of its tolerance.
 
-    Zero inside the band (|relative error| <= tolerance, a bound met, a trend of the right
-    sign); 1 for a wrong trend or for a miss of twice the tolerance. None if not simulated.
+    Built on the figure's own error (``ReportedFigure.error``, 0 for a bound met or a trend of
+    the right sign): zero inside the band, 1 for a wrong trend, an undefined ratio or a miss of
+    twice the tolerance. None if not simulated.
     """
-    if simulated is None:
+    error = figure.error(simulated)
+    if error is None:
         return None
-    if figure.kind == "trend":
-        return 0.0 if simulated * figure.value > 0 else 1.0
-    tol = figure.tolerance if figure.tolerance > 0 else 0.25
-    if figure.kind == "ratio" and math.isnan(simulated):
-        return 1.0
-    relative = simulated / figure.value - 1.0
-    if figure.kind.startswith("lower_bound"):
-        outside = max(-relative, 0.0) / tol
-    else:
-        outside = max(abs(relative) - tol, 0.0) / tol
+    if figure.kind == "trend" or (figure.kind == "ratio" and math.isnan(simulated)):
+        return 0.0 if error == 0.0 else 1.0
+    tol = _sd(figure)
+    band = 0.0 if figure.kind.startswith("lower_bound") else tol  # a bound's error is its miss
+    outside = max(abs(error) - band, 0.0) / tol
     return outside * outside
