@@ -72,7 +72,7 @@ class LandscapeConfig:
 @dataclass
 class BorderViolenceConfig:
     """Rival cliques kill each other across shared borders; retaliation fades."""
-    kill_rate: float = P(0.000136, "killings / member / day",
+    kill_rate: float = P(0.0001534, "killings / member / day",
                          "killings of rivals per street member of a clique at aggression 1 with "
                          "a rival border", "fitted")
     retaliation_per_killing: float = P(0.177, "aggression / killing",
@@ -98,18 +98,22 @@ class LeaderOrdersConfig:
                                  "004 ('they don't have the backing of all the groups')")
     obedience_concentration: float = P(3.0, "1", "Beta concentration of obedience across "
                                                  "cliques (low = very unequal)", lo=0.1)
+    habit_halflife_days: float = P(231.9, "days", "half-life of the street's restraint habit "
+                                                "building up while a restraint order holds and "
+                                                "fading once it stops", "004 ('steadily "
+                                                "escalated')", lo=0.5)
     restraint_strength: float = prob(0.95, "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
-    attack_strength: float = P(4.75, "aggression", "aggression added by a fully received "
+    attack_strength: float = P(5.919, "aggression", "aggression added by a fully received "
                                                     "attack order (grievance built up)",
                                "000 ('run up the numbers')")
-    opportunism_strength: float = P(0.0, "aggression", "aggression added by full street "
+    opportunism_strength: float = P(1.256, "aggression", "aggression added by full street "
                                                        "opportunism (members acting on their own "
                                                        "once the leaders' deal has failed); off "
                                                        "in the defaults, see docs/CALIBRATION.md",
                                     "000 ('the guy in the street wants to seize his "
                                     "opportunity'), M7")
-    opportunism_halflife_days: float = P(1640.0, "days", "half-life of street opportunism "
+    opportunism_halflife_days: float = P(2427.0, "days", "half-life of street opportunism "
                                                          "building up or fading", "000 (Tager)",
                                          lo=0.5)
 
@@ -117,7 +121,7 @@ class LeaderOrdersConfig:
 @dataclass
 class TruceConfig:
     """Negotiated benefits buy restraint; withdrawn benefits turn into grievance."""
-    incentive_halflife_days: float = P(493.0, "days", "half-life of leaders' incentive to "
+    incentive_halflife_days: float = P(126.5, "days", "half-life of leaders' incentive to "
                                                       "restrain once benefits stop", "000 (rise "
                                                       "from June 2013)", lo=0.5)
     incentive_rise_days: float = P(7.0, "days", "half-life of the incentive's rise once "
@@ -131,15 +135,15 @@ class TruceConfig:
                                       "what leaders count as benefits; a move back to maximum "
                                       "security is a loss", "000 ('spurred the reaction')",
                                  unit="share")
-    grievance_halflife_days: float = P(1230.0, "days", "half-life of grievance building up "
+    grievance_halflife_days: float = P(2765.0, "days", "half-life of grievance building up "
                                                       "(gangs take time to see the deal is "
                                                       "off)", "000 (Wolf, Tager)", lo=0.5)
     extortion_rate: float = P(0.05, "extortions / member / day", "extortion of civilians per "
                                                                  "street member", "003, 004")
-    peace_extortion_gain: float = P(0.376, "1", "rise of extortion per unit of restraint "
+    peace_extortion_gain: float = P(0.3322, "1", "rise of extortion per unit of restraint "
                                               "(members turn from fighting to revenue)",
                                     "003 ('extortion did go up')")
-    rearm_elasticity: float = P(0.394, "1", "arms target = (extortion per member / baseline) ^ "
+    rearm_elasticity: float = P(0.7624, "1", "arms target = (extortion per member / baseline) ^ "
                                           "this", "004 ('rearm and grow stronger')")
     arms_halflife_days: float = P(622.0, "days", "half-life of arms moving to their target",
                                   lo=0.5)
@@ -167,7 +171,7 @@ class RepressionConfig:
                                  "000 ('attacks on police and Salvadorans in general')")
     revenge_halflife_days: float = P(90.0, "days", "half-life of revenge", lo=0.5)
     revenge_cap: float = P(7.35, "hostility", "ceiling on a clique's revenge", lo=0)
-    pressure_gain: float = P(25.0, "hostility", "hostility to security added by a fully "
+    pressure_gain: float = P(25.39, "hostility", "hostility to security added by a fully "
                                                "received pressure order (unmet deal, at once)",
                              "000 ('attacks on police ... to pressure the government')")
     response_per_killing: float = P(0.436, "lethal force / killing", "rise of security forces' "
@@ -193,7 +197,7 @@ class RepressionConfig:
     recruits_per_arrest: float = P(0.8, "recruits / arrest", "recruits drawn in per arrest "
                                                              "(repression feeds recruitment)",
                                    "003")
-    revenue_recruit_gain: float = P(0.5, "1", "rise of recruitment per unit rise of extortion "
+    revenue_recruit_gain: float = P(0.4222, "1", "rise of recruitment per unit rise of extortion "
                                               "per member (gangs grew in the truce)", "004")
 
 
@@ -213,7 +217,7 @@ class IsolationConfig:
                                     "002 ('Plan Bitter Tears')")
     campaign_relatives_days: int = P(30, "days", "second phase: against their relatives",
                                      "002 ('Plan Orphan Children')")
-    campaign_hostility: float = P(8.0, "hostility", "hostility to security forces added in the "
+    campaign_hostility: float = P(4.057, "hostility", "hostility to security forces added in the "
                                                     "first phase", "002")
     campaign_relatives_hostility: float = P(8.0, "hostility", "hostility to their relatives "
                                                                "added in the second phase",
@@ -232,7 +236,7 @@ class CeasefireConfig:
     norm_halflife_days: float = P(132.0, "days", "persistence of the norm without fresh "
                                                  "orders", "competing explanation (DESIGN 2)",
                                   lo=0.5)
-    covers_security: float = prob(0.0961, "share of the norm's effect that also holds back attacks "
+    covers_security: float = prob(0.1095, "share of the norm's effect that also holds back attacks "
                                        "on security forces", "002, 004 (police killings went on: "
                                        "62 in 2016)", unit="share")
     erosion_per_revenge: float = P(0.00559, "1 / hostility / day", "daily loss of the norm per "
@@ -256,7 +260,7 @@ class PrisonConfig:
 @dataclass
 class CivilianConfig:
     """Civilians are extorted, killed, and flee; some deportees are targeted."""
-    kill_rate: float = P(7.04e-05, "killings / member / day", "civilians killed per street "
+    kill_rate: float = P(4.668e-05, "killings / member / day", "civilians killed per street "
                                                             "member at aggression 1", "003, 004")
     flight_base: float = P(1.2e-5, "1 / day", "daily emigration probability of a civilian",
                            "003")
@@ -297,7 +301,7 @@ class PoliceMoraleConfig:
 @dataclass
 class ReportingConfig:
     """Reported homicides miss bodies that were hidden."""
-    hide_share: float = prob(0.297, "share of killings hidden by a clique fully following a "
+    hide_share: float = prob(0.3, "share of killings hidden by a clique fully following a "
                                    "restraint order", "000 ('burying their victims')",
                              unit="share")
 

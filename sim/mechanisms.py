@@ -50,7 +50,11 @@ def leader_orders(m: "GangViolenceModel") -> None:
     # leaders who offer talks order restraint themselves, as a token of what they can deliver;
     # the order still has to get out of their prison
     offer = 1.0 if lv.gang_offer else 0.0
-    C.restraint[:] = reach * np.maximum(L.incentive[C.leader], offer)
+    order = reach * np.maximum(L.incentive[C.leader], offer)
+    # months of obeying a restraint order make it a habit of the street that outlives the order:
+    # it builds up while the order holds and fades once it stops
+    C.habit += (order - C.habit) * relax(p.orders.habit_halflife_days)
+    C.restraint[:] = np.maximum(order, C.habit)
     # pressure on the state (attacks on security forces) follows the unmet deal at once;
     # the wider war on rivals and residents follows grievance as it builds up
     C.pressure[:] = reach * L.unmet[C.leader]
@@ -58,7 +62,7 @@ def leader_orders(m: "GangViolenceModel") -> None:
     # the street sees its leaders' bet fail (the unmet deal) and members start acting on their
     # own, whatever the leaders order; a habit that builds up, and fades, over months
     C.opportunism += (L.unmet[C.leader] - C.opportunism) * relax(p.orders.opportunism_halflife_days)
-    m.restraint_on = bool(offer > 0 or L.incentive.max() > 1e-9)
+    m.restraint_on = bool(offer > 0 or L.incentive.max() > 1e-9 or C.habit.max() > 1e-9)
 
 
 def ceasefire_norm(m: "GangViolenceModel") -> None:

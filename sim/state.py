@@ -27,14 +27,15 @@ class CliqueState:
     presence: np.ndarray      # local security presence relative to the national mean
     violence: np.ndarray      # recent killings in the territory (smoothed, per day)
     opportunism: np.ndarray = field(default=None)  # members acting on their own (M7)
-    restraint: np.ndarray = field(default=None)   # restraint order received today
+    habit: np.ndarray = field(default=None)       # restraint become a habit of the street (M3)
+    restraint: np.ndarray = field(default=None)   # restraint followed today
     pressure: np.ndarray = field(default=None)    # pressure-on-the-state order received today
     attack: np.ndarray = field(default=None)      # attack order (rivals, residents) today
     aggression: np.ndarray = field(default=None)  # today's aggression multiplier
 
     def __post_init__(self) -> None:
         n = len(self.street)
-        for name in ("restraint", "pressure", "attack", "aggression", "opportunism"):
+        for name in ("restraint", "pressure", "attack", "aggression", "opportunism", "habit"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n))
 

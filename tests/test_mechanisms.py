@@ -96,3 +96,18 @@ def test_street_opportunism_builds_after_the_deal_fails_and_survives_cutting_lea
     walled = "model.orders.comm_max_security=0.0"
     assert (mean_over_seeds("gang_vs_gang", *late, strong, walled, **window)
             > 1.2 * mean_over_seeds("gang_vs_gang", *late, off, walled, **window))
+
+
+def test_restraint_outlives_the_order_as_a_habit_that_fades():
+    # while the truce's order holds, the street follows the order and a habit changes nothing
+    # (same draws, same killings); once the leaders are back in maximum security (June 2014)
+    # the habit keeps killings down for months after the order can no longer get out
+    none = "model.orders.habit_halflife_days=0.5"
+    slow = "model.orders.habit_halflife_days=600"
+    early = ("scenario=historical", "end=2013-05-31")
+    assert (mean_over_seeds("homicides_true", *early, slow)
+            == mean_over_seeds("homicides_true", *early, none))
+    late = ("scenario=historical", "end=2015-03-31")
+    window = dict(start="2014-06-01")
+    assert (mean_over_seeds("gang_vs_gang", *late, slow, **window)
+            < 0.85 * mean_over_seeds("gang_vs_gang", *late, none, **window))
