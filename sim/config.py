@@ -100,8 +100,8 @@ class LeaderOrdersConfig:
                                                  "cliques (low = very unequal)", lo=0.1)
     habit_halflife_days: float = P(231.9, "days", "half-life of the street's restraint habit "
                                                 "building up while a restraint order holds and "
-                                                "fading once it stops", "004 ('steadily "
-                                                "escalated')", lo=0.5)
+                                                "fading once it stops (0.5: no habit)",
+                                   "004 ('steadily escalated'), fitted", lo=0.5)
     restraint_strength: float = prob(0.95, "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
     attack_strength: float = P(5.919, "aggression", "aggression added by a fully received "
@@ -109,8 +109,7 @@ class LeaderOrdersConfig:
                                "000 ('run up the numbers')")
     opportunism_strength: float = P(1.256, "aggression", "aggression added by full street "
                                                        "opportunism (members acting on their own "
-                                                       "once the leaders' deal has failed); off "
-                                                       "in the defaults, see docs/CALIBRATION.md",
+                                                       "once the leaders' deal has failed)",
                                     "000 ('the guy in the street wants to seize his "
                                     "opportunity'), M7")
     opportunism_halflife_days: float = P(2427.0, "days", "half-life of street opportunism "
