@@ -45,15 +45,17 @@ def objective(base, figures, workers=1, parameters=(KILL_RATE,)):
 
 @pytest.fixture(scope="module")
 def resumed_runs(base, figures, tmp_path_factory):
-    """One run in three calls: budget 20, then 40 (continues), then 40 again (nothing to do)."""
+    """One run in three calls: budget 20, then 200 (continues), then 200 again (nothing to do).
+    Losses at 2 % scale are coarse, so a generation may take many proposals: the second budget
+    leaves room for more generations whatever the acceptance rate."""
     out = tmp_path_factory.mktemp("abc")
     calls = []
     first = run_abc(objective(base, figures), out, "t", budget=20, sampler_seed=SEED,
                     population_size=POP, max_populations=6,
                     progress=lambda done, budget, best: calls.append((done, budget, best)))
-    second = run_abc(objective(base, figures), out, "t", budget=40, sampler_seed=SEED,
+    second = run_abc(objective(base, figures), out, "t", budget=200, sampler_seed=SEED,
                      population_size=POP, max_populations=6)
-    third = run_abc(objective(base, figures), out, "t", budget=40, sampler_seed=SEED,
+    third = run_abc(objective(base, figures), out, "t", budget=200, sampler_seed=SEED,
                     population_size=POP, max_populations=6)
     return out, first, second, third, calls
 
@@ -122,7 +124,7 @@ def test_same_seed_same_run_whatever_the_workers_or_interruptions(resumed_runs, 
                                                                   tmp_path):
     """In one go on two workers, the run is the one done in three calls on one worker."""
     with objective(base, figures, workers=2) as two_workers:  # the pool of the objective is used
-        once = run_abc(two_workers, tmp_path, "t", budget=40, sampler_seed=SEED,
+        once = run_abc(two_workers, tmp_path, "t", budget=200, sampler_seed=SEED,
                        population_size=POP, max_populations=6)
     assert not once.resumed
     assert once.history.equals(resumed_runs[2].history)
