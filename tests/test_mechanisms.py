@@ -83,22 +83,26 @@ def test_leaders_offering_talks_restrain_only_as_far_as_their_orders_get_out():
     assert walled == pytest.approx(walled_none, rel=0.02)
 
 
+def historical(column: str, end: str, *overrides: str, start: str = "0000") -> float:
+    """Mean daily `column` of the small historical run to `end`, counted from `start`."""
+    return mean_over_seeds(column, "scenario=historical", f"end={end}", *overrides, start=start)
+
+
+TRUCE_END = "2013-05-31"  # until then nothing is unmet and the truce's order holds
+
+
 def test_street_opportunism_builds_after_the_deal_fails_and_survives_cutting_leaders_off():
     # before the deal fails there is nothing unmet: the street's opportunism changes nothing
     # (same draws, same killings); after the leaders go back to maximum security it builds up,
     # and cutting the leaders' communication does not remove it (it is not an order)
     off = "model.orders.opportunism_strength=0.0"
     strong = "model.orders.opportunism_strength=3.0"
-    early = ("scenario=historical", "end=2013-05-31")
-    assert (mean_over_seeds("homicides_true", *early, strong)
-            == mean_over_seeds("homicides_true", *early, off))
-    late = ("scenario=historical", "end=2015-12-31")
-    window = dict(start="2015-01-01")
-    assert (mean_over_seeds("gang_vs_gang", *late, strong, **window)
-            > 1.2 * mean_over_seeds("gang_vs_gang", *late, off, **window))
+    assert (historical("homicides_true", TRUCE_END, strong)
+            == historical("homicides_true", TRUCE_END, off))
     walled = "model.orders.comm_max_security=0.0"
-    assert (mean_over_seeds("gang_vs_gang", *late, strong, walled, **window)
-            > 1.2 * mean_over_seeds("gang_vs_gang", *late, off, walled, **window))
+    for cut in ((), (walled,)):
+        assert (historical("gang_vs_gang", "2015-12-31", strong, *cut, start="2015-01-01")
+                > 1.2 * historical("gang_vs_gang", "2015-12-31", off, *cut, start="2015-01-01"))
 
 
 def test_restraint_outlives_the_order_as_a_habit_that_fades():
@@ -107,10 +111,7 @@ def test_restraint_outlives_the_order_as_a_habit_that_fades():
     # the habit keeps killings down for months after the order can no longer get out
     none = "model.orders.habit_halflife_days=0.5"
     slow = "model.orders.habit_halflife_days=600"
-    early = ("scenario=historical", "end=2013-05-31")
-    assert (mean_over_seeds("homicides_true", *early, slow)
-            == mean_over_seeds("homicides_true", *early, none))
-    late = ("scenario=historical", "end=2015-03-31")
-    window = dict(start="2014-06-01")
-    assert (mean_over_seeds("gang_vs_gang", *late, slow, **window)
-            < 0.85 * mean_over_seeds("gang_vs_gang", *late, none, **window))
+    assert (historical("homicides_true", TRUCE_END, slow)
+            == historical("homicides_true", TRUCE_END, none))
+    assert (historical("gang_vs_gang", "2015-03-31", slow, start="2014-06-01")
+            < 0.85 * historical("gang_vs_gang", "2015-03-31", none, start="2014-06-01"))
