@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from sim.config import LandscapeConfig
 
@@ -57,14 +58,9 @@ def _density(cfg: LandscapeConfig, rng: np.random.Generator) -> np.ndarray:
 
 
 def _nearest(points: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of and distance to the nearest site for each point (chunked to bound memory)."""
-    idx = np.empty(len(points), dtype=np.int64)
-    dist = np.empty(len(points))
-    for a in range(0, len(points), 2048):
-        d2 = ((points[a:a + 2048, None, :] - sites[None, :, :]) ** 2).sum(-1)
-        idx[a:a + 2048] = d2.argmin(1)
-        dist[a:a + 2048] = np.sqrt(d2[np.arange(len(d2)), idx[a:a + 2048]])
-    return idx, dist
+    """Index of and distance to the nearest site for each point."""
+    dist, idx = cKDTree(sites).query(points)
+    return idx.astype(np.int64), dist
 
 
 def generate(cfg: LandscapeConfig, population: float, n_cliques: int,

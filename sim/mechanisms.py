@@ -1,26 +1,55 @@
-"""The daily processes M2-M12 of DESIGN.md section 2, each computed for all agents at once.
+"""The daily processes M2-M12 of DESIGN.md section 2, compiled, each for all agents at once.
 
-Each function reads the model's state arrays and parameters, draws today's events with the
-model's generator, and returns counts; `GangViolenceModel.step` applies them in a fixed order.
+One contract for every process: it reads the state (sim/state.py), today's levers and the
+parameters (sim/params.py), draws with the model's generator, and writes today's events into
+`Today` (counts per clique or block) or returns them. A process may update the memory it owns
+(grievance, habits, norms, feelings, morale); people move between stocks only in
+sim/engine.py's `day`, which calls the processes in a fixed order and applies their events.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
-from sim.config import PRISONS
-from sim.state import relax
+from sim.draws import binomial_split, pick, pick_nonempty, poisson_split
 
-if TYPE_CHECKING:
-    from sim.model import GangViolenceModel
-
-ISOLATION = PRISONS.index("isolation")
+ISOLATION = 2  # index of "isolation" in config.PRISONS
 COMFORT = np.array([0.0, 1.0, -0.5])  # max_security, low_security, isolation (harsher)
 
 
-def leader_orders(m: "GangViolenceModel") -> None:
+class Today(NamedTuple):
+    """Today's events per clique (per Civilian block for `fled`), reused from day to day."""
+    victims: np.ndarray     # members killed by rival cliques
+    by_killer: np.ndarray   # rival members killed by each clique
+    security: np.ndarray    # members killed by security forces
+    arrests: np.ndarray
+    civilians: np.ndarray   # residents of the clique's territory killed by it
+    recruits: np.ndarray
+    releases: np.ndarray
+    fled: np.ndarray        # residents emigrating, per block
+    settled: np.ndarray     # deportees settling back among the residents, per block
+    rate: np.ndarray        # scratch: per-clique rates
+    prob: np.ndarray        # scratch: per-clique probabilities
+
+    @classmethod
+    def create(cls, n_cliques: int) -> "Today":
+        z = lambda k=n_cliques: np.zeros(k, np.int64)  # noqa: E731
+        return cls(z(), z(), z(), z(), z(), z(), z(), z(n_cliques + 1), z(n_cliques + 1),
+                   np.zeros(n_cliques),
+                   np.zeros(n_cliques + 1))
+
+
+@njit(cache=True)
+def relax(halflife_days: float) -> float:
+    """Share of the gap to a target closed in one day, for a given half-life."""
+    return 1.0 - 0.5 ** (1.0 / halflife_days)
+
+
+@njit(cache=True)
+def leader_orders(C, L, P, lv) -> bool:
     """M3, M4, M5: leaders weigh benefits against grievance; orders reach cliques imperfectly.
 
     Benefits delivered (negotiation) raise the incentive to order restraint; when they stop,
@@ -28,220 +57,398 @@ def leader_orders(m: "GangViolenceModel") -> None:
     expectation) is turned at once into pressure on the state (attacks on security forces),
     and, as it builds up into grievance, into attack orders against rivals and residents.
     What reaches a clique is the order times its leader's prison communication times the
-    clique's obedience.
+    clique's obedience. Returns whether anyone is restraining (bodies may be hidden).
     """
-    p, L, lv = m.cfg.model, m.leaders, m.levers
-    t = p.truce
-    rate = np.where(lv.negotiation > L.incentive, relax(t.incentive_rise_days),
-                    relax(t.incentive_halflife_days))
-    L.incentive += (lv.negotiation - L.incentive) * rate
-    # what leaders count as benefits: the deal and the comfort of their prison
-    benefits = (1 - t.comfort_weight) * L.incentive + t.comfort_weight * COMFORT[L.prison]
-    L.expectation += np.where(benefits > L.expectation, relax(t.incentive_rise_days * 4),
-                              relax(t.expectation_halflife_days)) * (benefits - L.expectation)
-    L.unmet[:] = np.clip(L.expectation - benefits, 0.0, 1.0)
-    L.grievance += (L.unmet - L.grievance) * relax(p.truce.grievance_halflife_days)
-    comm_by_prison = np.array([p.orders.comm_max_security, p.orders.comm_low_security,
-                               p.orders.comm_isolation])
-    visits = 1.0 if lv.visits else 1.0 - p.orders.visits_share
-    L.comm[:] = comm_by_prison[L.prison] * visits
-    C = m.cliques
-    reach = L.comm[C.leader] * C.obedience
+    rise, fade = relax(P.truce_incentive_rise_days), relax(P.truce_incentive_halflife_days)
+    remember_up = relax(P.truce_incentive_rise_days * 4)
+    forget = relax(P.truce_expectation_halflife_days)
+    brood = relax(P.truce_grievance_halflife_days)
+    w = P.truce_comfort_weight
+    visits = 1.0 if lv.visits > 0 else 1.0 - P.orders_visits_share
+    comm_by_prison = (P.orders_comm_max_security, P.orders_comm_low_security,
+                      P.orders_comm_isolation)
+    incentive_max = 0.0
+    for j in range(len(L.gang)):
+        rate = rise if lv.negotiation > L.incentive[j] else fade
+        L.incentive[j] += (lv.negotiation - L.incentive[j]) * rate
+        # what leaders count as benefits: the deal and the comfort of their prison
+        benefits = (1 - w) * L.incentive[j] + w * COMFORT[L.prison[j]]
+        gap = benefits - L.expectation[j]
+        L.expectation[j] += (remember_up if gap > 0 else forget) * gap
+        L.unmet[j] = min(max(L.expectation[j] - benefits, 0.0), 1.0)
+        L.grievance[j] += (L.unmet[j] - L.grievance[j]) * brood
+        L.comm[j] = comm_by_prison[L.prison[j]] * visits
+        incentive_max = max(incentive_max, L.incentive[j])
     # leaders who offer talks order restraint themselves, as a token of what they can deliver;
     # the order still has to get out of their prison
-    offer = 1.0 if lv.gang_offer else 0.0
-    order = reach * np.maximum(L.incentive[C.leader], offer)
-    # months of obeying a restraint order make it a habit of the street that outlives the order:
-    # it builds up while the order holds and fades once it stops
-    C.habit += (order - C.habit) * relax(p.orders.habit_halflife_days)
-    C.restraint[:] = np.maximum(order, C.habit)
-    # pressure on the state (attacks on security forces) follows the unmet deal at once;
-    # the wider war on rivals and residents follows grievance as it builds up
-    C.pressure[:] = reach * L.unmet[C.leader]
-    C.attack[:] = reach * L.grievance[C.leader]
-    # the street sees its leaders' bet fail (the unmet deal) and members start acting on their
-    # own, whatever the leaders order; a habit that builds up, and fades, over months
-    C.opportunism += (L.unmet[C.leader] - C.opportunism) * relax(p.orders.opportunism_halflife_days)
-    m.restraint_on = bool(offer > 0 or L.incentive.max() > 1e-9 or C.habit.max() > 1e-9)
+    offer = 1.0 if lv.gang_offer > 0 else 0.0
+    settle = relax(P.orders_habit_halflife_days)
+    drift = relax(P.orders_opportunism_halflife_days)
+    habit_max = 0.0
+    for i in range(len(C.street)):
+        j = C.leader[i]
+        reach = L.comm[j] * C.obedience[i]
+        order = reach * max(L.incentive[j], offer)
+        # months of obeying a restraint order make it a habit of the street that outlives the
+        # order: it builds up while the order holds and fades once it stops
+        C.habit[i] += (order - C.habit[i]) * settle
+        C.restraint[i] = max(order, C.habit[i])
+        # pressure on the state (attacks on security forces) follows the unmet deal at once;
+        # the wider war on rivals and residents follows grievance as it builds up
+        C.pressure[i] = reach * L.unmet[j]
+        C.attack[i] = reach * L.grievance[j]
+        # the street sees its leaders' bet fail and members start acting on their own,
+        # whatever the leaders order; a habit that builds up, and fades, over months
+        C.opportunism[i] += (L.unmet[j] - C.opportunism[i]) * drift
+        habit_max = max(habit_max, C.habit[i])
+    return offer > 0 or incentive_max > 1e-9 or habit_max > 1e-9
 
 
-def ceasefire_norm(m: "GangViolenceModel") -> None:
+@njit(cache=True)
+def ceasefire_norm(C, P, lv) -> None:
     """M8: the gangs' own order spreads through the street leadership, obeyed at once by those
     who follow orders; without fresh orders the norm fades, and revenge erodes it."""
-    c, C = m.cfg.model.ceasefire, m.cliques
-    if m.levers.gang_ceasefire:
-        target = c.reach * C.obedience
-        C.norm += np.maximum(target - C.norm, 0) * relax(c.adoption_halflife_days)
-    else:
-        C.norm *= 1 - relax(c.norm_halflife_days)
-    if c.erosion_per_revenge > 0:
-        C.norm *= np.maximum(1 - c.erosion_per_revenge * C.revenge, 0)
+    adopt, fade = relax(P.ceasefire_adoption_halflife_days), relax(P.ceasefire_norm_halflife_days)
+    for i in range(len(C.norm)):
+        if lv.gang_ceasefire > 0:
+            C.norm[i] += max(P.ceasefire_reach * C.obedience[i] - C.norm[i], 0.0) * adopt
+        else:
+            C.norm[i] *= 1 - fade
+        if P.ceasefire_erosion_per_revenge > 0:
+            C.norm[i] *= max(1 - P.ceasefire_erosion_per_revenge * C.revenge[i], 0.0)
 
 
-def aggression(m: "GangViolenceModel") -> None:
+@njit(cache=True)
+def aggression(C, P) -> None:
     """M2-M4, M8: today's aggression of each clique, as a multiplier of its 2011 level."""
-    p, C = m.cfg.model, m.cliques
-    C.aggression[:] = (C.arms
-                       * (1 - p.orders.restraint_strength * C.restraint)
-                       * (1 + p.orders.attack_strength * C.attack
-                          + p.orders.opportunism_strength * C.opportunism)
-                       * (1 - p.ceasefire.strength * C.norm)
-                       * (1 + C.retaliation + p.repression.revenge_spillover * C.revenge))
+    for i in range(len(C.aggression)):
+        C.aggression[i] = (C.arms[i]
+                           * (1 - P.orders_restraint_strength * C.restraint[i])
+                           * (1 + P.orders_attack_strength * C.attack[i]
+                              + P.orders_opportunism_strength * C.opportunism[i])
+                           * (1 - P.ceasefire_strength * C.norm[i])
+                           * (1 + C.retaliation[i] + P.repression_revenge_spillover * C.revenge[i]))
 
 
-def border_killings(m: "GangViolenceModel") -> tuple[np.ndarray, np.ndarray]:
-    """M2: killings across rival borders. Returns (killings by attacker, victims per clique)."""
-    p, C, land = m.cfg.model.border, m.cliques, m.landscape
-    lam = p.kill_rate * C.street[land.edge_src] * C.aggression[land.edge_src] * land.edge_share
-    kills = m.rng.poisson(lam)
+@njit(cache=True)
+def border_killings(C, T, P, rng, E) -> None:
+    """M2: killings across rival borders, into E.victims (per victim clique) and E.by_killer.
+
+    A clique kills rivals at a rate proportional to its street members and aggression; each
+    killing falls on the rival across one of its borders, chosen by the share of its rival
+    border that faces it. Victims are capped by the victims' clique size, and the excess is
+    removed from the killers' tally at random.
+    """
+    for i in range(len(C.street)):
+        E.rate[i] = P.border_kill_rate * C.street[i] * C.aggression[i] * T.has_border[i]
+    poisson_split(E.rate, rng, E.by_killer)
+    E.victims[:] = 0
+    for i in range(len(C.street)):
+        lo, hi = T.border_ptr[i], T.border_ptr[i + 1]
+        for _ in range(E.by_killer[i]):
+            e = lo + pick(T.border_cum[lo:hi], 1.0, rng)
+            E.victims[T.border_dst[e]] += 1
+    excess = 0
+    for i in range(len(C.street)):
+        if E.victims[i] > C.street[i]:
+            excess += E.victims[i] - C.street[i]
+            E.victims[i] = C.street[i]
+    while excess > 0:  # a killer picked at random among those with kills left
+        i = pick_nonempty(E.by_killer, 0, len(E.by_killer), rng)
+        if i < 0:
+            i = np.flatnonzero(E.by_killer > 0)[0]
+        E.by_killer[i] -= 1
+        excess -= 1
+
+
+@njit(cache=True)
+def security_operations(C, S, P, lv, rng, E) -> None:
+    """M6, M9: security forces kill (lethal force) and arrest (raids) street members, in
+    proportion to their local presence and national effort; into E.security and E.arrests."""
+    effort = S.coverage[0] * (0.5 + 0.5 * S.morale[0])  # national effort, damped by morale
+    lethal = lv.lethal_force * (1 + S.response[0])
+    for i in range(len(C.street)):
+        E.rate[i] = P.repression_lethal_kill_rate * lethal * C.presence[i] * effort * C.street[i]
+    poisson_split(E.rate, rng, E.security)
     n = len(C.street)
-    victims = np.minimum(np.bincount(land.edge_dst, weights=kills, minlength=n).astype(np.int64),
-                         C.street)
-    by_killer = np.bincount(land.edge_src, weights=kills, minlength=n).astype(np.int64)
-    # victims capped by clique size: drop the excess from the killers' tally proportionally
-    excess = int(by_killer.sum() - victims.sum())
-    if excess > 0:
-        by_killer = _remove_excess(by_killer, excess, m.rng)
-    return by_killer, victims
+    left = np.empty(n, np.int64)
+    for i in range(n):
+        E.security[i] = min(E.security[i], C.street[i])
+        left[i] = C.street[i] - E.security[i]
+        E.prob[i] = min(P.repression_arrest_rate * lv.arrest_intensity * C.presence[i] * effort,
+                        1.0)
+    binomial_split(left, E.prob[:n], rng, E.arrests)
 
 
-def _remove_excess(counts: np.ndarray, excess: int, rng: np.random.Generator) -> np.ndarray:
-    counts = counts.copy()
-    for _ in range(excess):
-        i = rng.choice(np.flatnonzero(counts))
-        counts[i] -= 1
-    return counts
-
-
-def security_operations(m: "GangViolenceModel", street_left: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """M6, M9: security forces kill (lethal force) and arrest (raids) gang members."""
-    r, C, lv = m.cfg.model.repression, m.cliques, m.levers
-    effort = C.presence * m.security_effort()
-    lethal = lv.lethal_force * (1 + m.security.response)
-    killed = np.minimum(m.rng.poisson(r.lethal_kill_rate * lethal * effort * street_left),
-                        street_left)
-    p_arrest = np.minimum(r.arrest_rate * lv.arrest_intensity * effort, 1)
-    arrested = m.rng.binomial(street_left - killed, p_arrest)
-    return killed, arrested
-
-
-def attacks_on_security(m: "GangViolenceModel") -> tuple[int, int, int]:
+@njit(cache=True)
+def attacks_on_security(C, G, S, P, rng) -> tuple:
     """M6, M7: gangs kill police, soldiers and their relatives: revenge, pressure orders from
-    leaders, and planned campaigns. Returns (police, soldiers, relatives) killed."""
-    p, C, G = m.cfg.model, m.cliques, m.gangs
-    r = p.repression
-    phase1 = ((G.security_days > 0) * p.isolation.campaign_hostility)[C.gang]
-    phase2 = ((G.relatives_days > 0) * p.isolation.campaign_relatives_hostility)[C.gang]
-    base = r.security_kill_rate * C.street * C.presence * C.arms
-    # the cease-fire was also declared towards the government, yet police killings went on
-    base = base * (1 - p.ceasefire.strength * p.ceasefire.covers_security * C.norm)
-    hostile = float(base @ (1 + r.pressure_gain * C.pressure + C.revenge))
-    # a sum of independent Poisson draws is one Poisson draw of the summed rate
-    security = int(m.rng.poisson(hostile + float(base @ phase1)))
-    relatives = int(m.rng.poisson(r.relatives_per_security_killing
-                                  * (hostile + float(base @ phase2))))
-    police, army = m.deployed_personnel()
-    exposed_army = army * r.soldier_exposure
-    soldiers = int(m.rng.binomial(security, exposed_army / max(police + exposed_army, 1)))
+    leaders, and planned campaigns. Returns (police, soldiers, relatives) killed, as drawn."""
+    hostile = 0.0
+    first = 0.0   # campaign against security forces
+    second = 0.0  # campaign against their relatives
+    for i in range(len(C.street)):
+        # the cease-fire was also declared towards the government, yet police killings went on
+        base = (P.repression_security_kill_rate * C.street[i] * C.presence[i] * C.arms[i]
+                * (1 - P.ceasefire_strength * P.ceasefire_covers_security * C.norm[i]))
+        hostile += base * (1 + P.repression_pressure_gain * C.pressure[i] + C.revenge[i])
+        g = C.gang[i]
+        if G.security_days[g] > 0:
+            first += base * P.isolation_campaign_hostility
+        if G.relatives_days[g] > 0:
+            second += base * P.isolation_campaign_relatives_hostility
+    security = rng.poisson(hostile + first)
+    relatives = rng.poisson(P.repression_relatives_per_security_killing * (hostile + second))
+    exposed = S.soldiers[0] * P.repression_soldier_exposure
+    soldiers = rng.binomial(security, exposed / max(S.officers[0] + exposed, 1.0)) \
+        if security > 0 else 0
     return security - soldiers, soldiers, relatives
 
 
-def civilian_killings(m: "GangViolenceModel") -> tuple[np.ndarray, int]:
+@njit(cache=True)
+def civilian_killings(C, V, P, rng, E) -> int:
     """M10: gangs kill residents of their territory (extortion refused, suspicion, spill-over)
-    and recently deported returnees. Returns (killed per block of a clique, deportees killed)."""
-    c, C, civ = m.cfg.model.civilians, m.cliques, m.civilians
+    into E.civilians, and recently deported returnees (returned)."""
     n = len(C.street)
-    killed = np.minimum(m.rng.poisson(c.kill_rate * C.street * C.aggression), civ.size[:n])
-    members = C.street.sum()
-    mean_aggr = float(C.aggression @ C.street) / max(members, 1)
-    per_resident = c.kill_rate * members / max(civ.size.sum(), 1)
-    deportees = min(int(m.rng.poisson(c.deportee_risk * per_resident * mean_aggr
-                                      * civ.deportees)), civ.deportees)
-    return killed, deportees
+    members = 0
+    weighted = 0.0
+    for i in range(n):
+        E.rate[i] = P.civilians_kill_rate * C.street[i] * C.aggression[i]
+        members += C.street[i]
+        weighted += C.aggression[i] * C.street[i]
+    poisson_split(E.rate, rng, E.civilians)
+    for i in range(n):
+        E.civilians[i] = min(E.civilians[i], V.size[i])
+    mean_aggression = weighted / max(members, 1)
+    per_resident = P.civilians_kill_rate * members / max(V.size.sum(), 1)
+    lam = P.civilians_deportee_risk * per_resident * mean_aggression * V.deportees[0]
+    return min(rng.poisson(lam), V.deportees[0]) if lam > 0 else 0
 
 
-def economy(m: "GangViolenceModel", security_kills: np.ndarray, arrests: np.ndarray
-            ) -> tuple[int, np.ndarray]:
+@njit(cache=True)
+def economy(C, V, P, rng, E) -> int:
     """M4, M6: extortion (up when fighting gives way to revenue), arms bought with it, and
-    recruitment fed by revenue and by repression. Returns (extortions, recruits per clique)."""
-    t, r, C = m.cfg.model.truce, m.cfg.model.repression, m.cliques
-    revenue = 1 + t.peace_extortion_gain * C.restraint  # extortion per member vs 2011
-    extortions = int(m.rng.poisson(t.extortion_rate * float(C.street @ revenue)))
-    C.arms += (revenue ** t.rearm_elasticity - C.arms) * relax(t.arms_halflife_days)
-    lam = (r.recruit_rate * C.street * (1 + r.revenue_recruit_gain * (revenue - 1))
-           + r.recruits_per_repression * security_kills + r.recruits_per_arrest * arrests)
-    recruits = np.minimum(m.rng.poisson(lam), m.civilians.size[:len(C.street)])
-    return extortions, recruits
+    recruitment fed by revenue and by repression, into E.recruits. Returns extortions."""
+    rearm = relax(P.truce_arms_halflife_days)
+    revenue_total = 0.0
+    for i in range(len(C.street)):
+        revenue = 1 + P.truce_peace_extortion_gain * C.restraint[i]  # per member, vs 2011
+        revenue_total += C.street[i] * revenue
+        # revenue ** elasticity, as exp(e log revenue): a third of pow's cost
+        target = np.exp(P.truce_rearm_elasticity * np.log(revenue)) if revenue != 1.0 else 1.0
+        C.arms[i] += (target - C.arms[i]) * rearm
+        E.rate[i] = (P.repression_recruit_rate * C.street[i]
+                     * (1 + P.repression_revenue_recruit_gain * (revenue - 1))
+                     + P.repression_recruits_per_repression * E.security[i]
+                     + P.repression_recruits_per_arrest * E.arrests[i])
+    extortions = rng.poisson(P.truce_extortion_rate * revenue_total)
+    poisson_split(E.rate, rng, E.recruits)
+    for i in range(len(C.street)):
+        E.recruits[i] = min(E.recruits[i], V.size[i])
+    return extortions
 
 
-def prison_releases(m: "GangViolenceModel") -> np.ndarray:
-    """M9: members leave prison; overcrowding speeds releases up."""
-    p, C = m.cfg.model.prisons, m.cliques
-    crowding = max(C.prison.sum() / max(p.capacity * m.scale, 1) - 1, 0)
-    rate = min(1 / p.mean_sentence_days * (1 + p.overcrowding_release_gain * crowding), 1)
-    return m.rng.binomial(C.prison, rate)
+@njit(cache=True)
+def prison_releases(C, P, rng, E) -> None:
+    """M9: members leave prison, into E.releases; overcrowding speeds releases up."""
+    crowding = max(C.prison.sum() / max(P.prisons_capacity * P.scale, 1.0) - 1, 0.0)
+    rate = min(1 / P.prisons_mean_sentence_days
+               * (1 + P.prisons_overcrowding_release_gain * crowding), 1.0)
+    binomial_split(C.prison, np.array([rate]), rng, E.releases)
 
 
-def hidden_bodies(m: "GangViolenceModel", gang_kills: np.ndarray) -> int:
-    """M12: cliques following a restraint order hide some of their victims."""
-    if not m.restraint_on:  # nobody is restraining: nothing to hide
+@njit(cache=True)
+def update_feelings(C, P, E) -> None:
+    """M2, M6: each killing raises the victims' urge to retaliate (rivals) and their hostility
+    to security forces (security forces); both fade with time."""
+    fade_r = 1 - relax(P.border_retaliation_halflife_days)
+    fade_v = 1 - relax(P.repression_revenge_halflife_days)
+    for i in range(len(C.street)):
+        C.retaliation[i] = min(C.retaliation[i] * fade_r
+                               + P.border_retaliation_per_killing * E.victims[i],
+                               P.border_retaliation_cap)
+        C.revenge[i] = min(C.revenge[i] * fade_v + P.repression_revenge_per_killing
+                           * E.security[i], P.repression_revenge_cap)
+
+
+@njit(cache=True)
+def hidden_bodies(C, P, rng, E, restraining: bool) -> int:
+    """M12: cliques following a restraint order hide some of the rivals and residents they
+    kill. Returns the bodies hidden today."""
+    if not restraining:  # nobody is restraining: nothing to hide
         return 0
-    share = np.minimum(m.cfg.model.reporting.hide_share * m.cliques.restraint, 1)
-    return int(m.rng.binomial(gang_kills, share).sum())
+    hidden = 0
+    for i in range(len(C.street)):
+        kills = E.by_killer[i] + E.civilians[i]
+        if kills > 0:
+            hidden += rng.binomial(kills, min(P.reporting_hide_share * C.restraint[i], 1.0))
+    return hidden
 
 
-def campaigns(m: "GangViolenceModel", security_kills: np.ndarray) -> None:
+@njit(cache=True)
+def campaigns(C, G, P, E) -> None:
     """M7: gangs whose leaders are isolated, or whose members security forces kill, build up
-    grievance; past a threshold they plan a campaign against security forces, then their
-    relatives."""
-    iso, G, C = m.cfg.model.isolation, m.gangs, m.cliques
-    G.grievance += iso.grievance_per_isolated_day * m.isolated_share()
-    if security_kills.sum() > 0:
-        members = np.bincount(C.gang, weights=C.street, minlength=3)
-        kills = np.bincount(C.gang, weights=security_kills, minlength=3)
-        G.grievance += (iso.grievance_per_security_killing * kills
-                        / np.maximum(members / 1000, 1e-9))
-    ending = (G.security_days == 1)
-    G.security_days = np.maximum(G.security_days - 1, 0)
-    G.relatives_days = np.maximum(G.relatives_days - 1, 0)
-    G.relatives_days[ending] = iso.campaign_relatives_days
-    launch = (G.grievance >= iso.campaign_threshold) & (G.security_days == 0) & (
-        G.relatives_days == 0)
-    G.security_days[launch] = iso.campaign_security_days
-    G.grievance[launch] = 0.0
-    G.campaigns += int(launch.sum())
+    grievance; past a threshold they plan a campaign against security forces (first phase),
+    then against their relatives (second phase)."""
+    killed = E.security.sum()
+    members = np.zeros(3)
+    kills = np.zeros(3)
+    if killed > 0:
+        for i in range(len(C.street)):
+            members[C.gang[i]] += C.street[i]
+            kills[C.gang[i]] += E.security[i]
+    for g in range(3):
+        G.grievance[g] += P.isolation_grievance_per_isolated_day * G.isolated[g]
+        if killed > 0:
+            G.grievance[g] += (P.isolation_grievance_per_security_killing * kills[g]
+                               / max(members[g] / 1000, 1e-9))
+        ending = G.security_days[g] == 1
+        G.security_days[g] = max(G.security_days[g] - 1, 0)
+        G.relatives_days[g] = max(G.relatives_days[g] - 1, 0)
+        if ending:
+            G.relatives_days[g] = int(P.isolation_campaign_relatives_days)
+        if (G.grievance[g] >= P.isolation_campaign_threshold and G.security_days[g] == 0
+                and G.relatives_days[g] == 0):
+            G.security_days[g] = int(P.isolation_campaign_security_days)
+            G.grievance[g] = 0.0
 
 
-def update_feelings(m: "GangViolenceModel", victims: np.ndarray, security_kills: np.ndarray
-                    ) -> None:
-    """M2, M6: each killing raises the victims' urge to retaliate; both fade with time."""
-    b, r, C = m.cfg.model.border, m.cfg.model.repression, m.cliques
-    C.retaliation *= 1 - relax(b.retaliation_halflife_days)
-    C.retaliation += b.retaliation_per_killing * victims
-    np.minimum(C.retaliation, b.retaliation_cap, out=C.retaliation)
-    C.revenge *= 1 - relax(r.revenge_halflife_days)
-    C.revenge += r.revenge_per_killing * security_kills
-    np.minimum(C.revenge, r.revenge_cap, out=C.revenge)
+@njit(cache=True)
+def security_losses(S, V, P, police_killed: int, soldiers_killed: int, rng, day: int) -> tuple:
+    """M6, M11: officers and soldiers killed leave their units, security forces respond in
+    kind, morale falls and recovers, officers quit (more when morale is low), the state hires
+    back to strength, and deployed soldiers are replaced from the barracks.
+
+    Returns (police killed, soldiers killed, officers who quit, officers hired), as they
+    happened: nobody dies twice in an empty unit. Quitters rejoin civilian life and recruits
+    come from it (the ungoverned Civilian block): the caller moves them.
+    """
+    n_police = len(S.personnel) - S.army.sum()
+    police_lost = _lose(S.personnel, 0, n_police, police_killed, rng)
+    soldiers_lost = 0
+    for _ in range(soldiers_killed):  # deployed army units are the first after the police
+        j = pick_nonempty(S.personnel, n_police, n_police + _deployed_army(S, n_police), rng) \
+            if S.soldiers[0] > 0 else -1
+        if j < 0:
+            continue
+        S.personnel[j] -= 1
+        soldiers_lost += 1
+        if S.barracks[0] > 0:  # replaced from the barracks: deployment holds
+            S.barracks[0] -= 1
+            S.personnel[j] += 1
+        else:
+            S.soldiers[0] -= 1
+    lost = police_lost + soldiers_lost
+    S.response[0] = min(P.repression_response_cap,
+                        S.response[0] * (1 - relax(P.repression_response_halflife_days))
+                        + P.repression_response_per_killing * lost / P.scale)
+    S.morale[0] += (1 - S.morale[0]) * relax(P.police_morale_recovery_halflife_days)
+    # morale responds to national losses: a killing at scale s stands for 1/s killings
+    S.morale[0] = max(0.0, S.morale[0] - P.police_morale_drop_per_killing * lost / P.scale)
+    officers = S.officers[0] - police_lost
+    quit_p = min(P.police_resignation_base + P.police_resignation_low_morale * (1 - S.morale[0]),
+                 1.0)
+    resigned = rng.binomial(max(officers, 0), quit_p) if officers > 0 else 0
+    left = _lose(S.personnel, 0, n_police, resigned, rng)
+    S.pending_hires[0] += max(S.authorized[0] - officers + left, 0) \
+        * relax(P.police_hiring_halflife_days)
+    hires = min(int(S.pending_hires[0]), V.size[-1])
+    if hires > 0:  # new officers join the units in turn
+        S.pending_hires[0] -= hires
+        S.personnel[day % n_police] += hires
+    S.officers[0] = officers - left + hires
+    return police_lost, soldiers_lost, left, hires
 
 
-def flight(m: "GangViolenceModel") -> tuple[int, int]:
-    """M10: residents emigrate, more where killings are frequent; some emigrants are deported
-    back and face a heightened risk until they settle. Returns (fled, deported back)."""
-    c, civ, C = m.cfg.model.civilians, m.civilians, m.cliques
+@njit(cache=True)
+def _deployed_army(S, n_police: int) -> int:
+    k = 0
+    for j in range(n_police, len(S.deployed)):
+        k += S.deployed[j]
+    return k
+
+
+@njit(cache=True)
+def _lose(personnel, lo: int, hi: int, k: int, rng) -> int:
+    """k people leave units drawn at random (with replacement) among [lo, hi) with anyone left
+    in them; returns how many actually left."""
+    picked = np.empty(k, np.int64)
+    for b in range(k):
+        picked[b] = pick_nonempty(personnel, lo, hi, rng)
+    lost = 0
+    for b in range(k):
+        j = picked[b]
+        if j >= 0 and personnel[j] > 0:
+            personnel[j] -= 1
+            lost += 1
+    return lost
+
+
+@njit(cache=True)
+def flight(C, V, P, rng, E, day: int) -> tuple:
+    """M10: residents emigrate, more where killings are frequent (E.fled); some emigrants are
+    deported back and face a heightened risk until they settle among the residents, a week's
+    worth at once (E.settled). Returns (deported back, settled)."""
     n = len(C.street)
-    p = np.full(len(civ.size), c.flight_base)
-    p[:n] += c.flight_per_violence * 365e5 * C.violence / np.maximum(civ.size[:n], 1)
-    fled = m.rng.binomial(civ.size, np.minimum(p, 1))
-    civ.size -= fled
-    deported = int(m.rng.binomial(civ.abroad, c.deportation_rate))
-    civ.abroad += int(fled.sum()) - deported
-    civ.deportees += deported
+    for i in range(n + 1):
+        E.prob[i] = P.civilians_flight_base
+        if i < n:
+            E.prob[i] += (P.civilians_flight_per_violence * 365e5 * C.violence[i]
+                          / max(V.size[i], 1))
+    binomial_split(V.size, E.prob, rng, E.fled)
+    abroad = V.abroad[0] + E.fled.sum()
+    deported = rng.binomial(V.abroad[0], P.civilians_deportation_rate) if V.abroad[0] > 0 else 0
+    E.settled[:] = 0
+    deportees = V.deportees[0] + deported
     settled = 0
-    if m.steps % 7 == 0:  # settle a week's worth at once: one draw over the blocks
-        week = 1 - (1 - relax(c.reintegration_halflife_days)) ** 7
-        settled = int(m.rng.binomial(civ.deportees, week))
-    if settled:
-        civ.deportees -= settled
-        civ.size += m.rng.multinomial(settled, civ.size / civ.size.sum())
-    return int(fled.sum()), deported
+    if day % 7 == 0 and deportees > 0:
+        week = 1 - (1 - relax(P.civilians_reintegration_halflife_days)) ** 7
+        settled = rng.binomial(deportees, week)
+        cum = np.cumsum((V.size - E.fled).astype(np.float64))
+        for _ in range(settled):  # back among the residents, where people live
+            E.settled[pick(cum, cum[-1], rng)] += 1
+    return deported, settled
+
+
+@njit(cache=True)
+def redeploy(C, S, T, V, P, rng) -> None:
+    """Units move: a share to the most violent territories (the home cell of a clique drawn by
+    recent violence), the rest to patrol areas drawn by population; then presence follows."""
+    hot_total = C.violence.sum()
+    cum_violence = np.cumsum(C.violence)
+    for j in range(len(S.personnel)):
+        if S.deployed[j] == 0:
+            continue
+        S.cell[j] = pick(T.patrol_cdf, T.patrol_cdf[-1], rng)
+        if rng.random() < P.police_hotspot_share and hot_total > 0:
+            S.cell[j] = C.home[pick(cum_violence, hot_total, rng)]
+    update_presence(C, S, T, V, P)
+
+
+@njit(cache=True)
+def update_presence(C, S, T, V, P) -> None:
+    """Local presence: personnel posted in a clique's territory per resident, relative to the
+    national ratio; weighted with national coverage (`police_local_presence_weight`)."""
+    n = len(C.street)
+    local = np.zeros(n)
+    total = 0.0
+    officers = 0
+    soldiers = 0
+    for j in range(len(S.personnel)):
+        if S.deployed[j] == 0:
+            continue
+        total += S.personnel[j]
+        if S.army[j]:
+            soldiers += S.personnel[j]
+        else:
+            officers += S.personnel[j]
+        owner = T.owner[S.cell[j]] if S.cell[j] >= 0 else -1
+        if owner >= 0:
+            local[owner] += S.personnel[j]
+    S.officers[0] = officers
+    S.soldiers[0] = soldiers
+    ratio = total / max(V.size.sum(), 1)
+    w = P.police_local_presence_weight
+    for i in range(n):
+        C.presence[i] = (1 - w) + w * local[i] / max(V.size[i], 1) / max(ratio, 1e-12)
+    S.coverage[0] = ratio / S.reference[0] if S.reference[0] > 0 else 1.0

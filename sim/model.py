@@ -7,27 +7,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mesa import DataCollector, Model
+from mesa import Model
 from mesa.discrete_space import OrthogonalMooreGrid
 from omegaconf import DictConfig, OmegaConf
 
+from sim import engine
 from sim import mechanisms as mech
-from sim.agents import Civilian, GangClique, ImprisonedLeader, PoliceUnit, sample_units
+from sim.agents import Civilian, GangClique, ImprisonedLeader, SecurityUnit
 from sim.config import PRISONS, Config, LeversConfig, parse_date, validate
+from sim.engine import FRACTIONS, SERIES
 from sim.landscape import generate
+from sim.params import Levers, params_from
 from sim.policy import Policy, Timeline
 from sim.state import (CivilianState, CliqueState, GangState, LeaderState, SecurityState,
-                       relax)
+                       Territory)
 
-RECENT = relax(15.0)  # "recent violence" is a 15-day half-life moving average of killings
+__all__ = ["GangViolenceModel", "SERIES", "load_config"]
 
-# the daily series of DESIGN.md section 5 (plus a few stocks), in output order
-SERIES = ("homicides", "homicides_true", "hidden", "gang_vs_gang", "gang_vs_civilian",
-          "gang_vs_security", "security_vs_gang", "police_killed", "soldiers_killed",
-          "relatives_killed", "gang_members_street", "gang_members_prison", "arrests",
-          "releases", "recruits", "civilians_fled", "deported", "extortion", "police_officers",
-          "soldiers_deployed", "police_morale", "population", "leaders_isolated",
-          "ceasefire_norm", "campaign_active", "police_resigned")
+MAX_STRETCH = 90  # days run without coming back to Python (progress bars update this often)
 
 
 def load_config(cfg: Config | DictConfig | None = None, **overrides: Any) -> Config:
@@ -48,37 +45,50 @@ def load_config(cfg: Config | DictConfig | None = None, **overrides: Any) -> Con
     return typed
 
 
+class TerritoryGrid(OrthogonalMooreGrid):
+    """Mesa's Moore grid, connected without clearing the neighbourhood caches of cells that are
+    new (Mesa clears them on every connection: half the cost of a national model's set-up)."""
+
+    def _connect_single_cell_2d(self, cell, offsets) -> None:
+        i, j = cell.coordinate
+        width, height = self.dimensions
+        cells = self._cells
+        cell.connections.update({(di, dj): cells[i + di, j + dj] for di, dj in offsets
+                                 if 0 <= i + di < width and 0 <= j + dj < height})
+
+
 class GangViolenceModel(Model):
-    """Gang cliques, imprisoned leaders, police units and civilians on a territory grid."""
+    """Gang cliques, imprisoned leaders, security units and civilians on a territory grid.
+
+    The state of every agent of a kind is held in arrays (sim/state.py) that the compiled
+    daily processes update for all agents at once; the agents act through Python where
+    something happens to them: a policy moves leaders or deploys army units.
+    """
 
     def __init__(self, cfg: Config | DictConfig | None = None, rng: int | None = None):
         self.cfg = cfg = load_config(cfg)
         super().__init__(rng=cfg.seed if rng is None else rng)
-        self.dead = 0  # everyone killed so far, for the people ledger
-        self._isolated: np.ndarray | None = None
-        self.restraint_on = False
         p = cfg.model
         self.scale = p.scale
         self.start_date = parse_date(cfg.start, "start")
         self.end_date = parse_date(cfg.end, "end")
         self.date = self.start_date
+        self.params = params_from(p)
         self.timeline = Timeline.from_config(cfg.scenario, cfg.policies, p.levers)
         self._change_days = self.timeline.change_days()
-        self.levers: LeversConfig = self.timeline.levers(self.date)
-        self.grid = OrthogonalMooreGrid((p.landscape.width, p.landscape.height), torus=False,
+        self.grid = TerritoryGrid((p.landscape.width, p.landscape.height), torus=False,
                                         random=self.random)
         self._create_landscape()
         self._create_cliques()
         self._create_leaders()
         self._create_civilians()
         self._create_security()
-        self.today: dict[str, float] = dict.fromkeys(SERIES, 0.0)
-        # one table row a day: cheaper than a reporter per series, and the same record
-        self.datacollector = DataCollector(tables={"daily": list(SERIES) + ["policies"]})
-        self.policy_names = self.timeline.names(self.date)
+        self.today = mech.Today.create(self.n_cliques)
+        self._series = engine.empty_series(self.n_days)
+        self._policies: list[str] = []
         # 2011 coverage (police plus the baseline levers' soldiers) is the reference effort
-        self._national_ratio = (self._personnel[0] + p.levers.soldiers_deployed * self.scale) \
-            / max(self.civilians.size.sum(), 1)
+        self.security.reference[0] = (self.security.officers[0] + p.levers.soldiers_deployed
+                                      * self.scale) / max(self.civilians.size.sum(), 1)
         self._apply_policies(self.date, first=True)
         self._change_days.discard(self.start_date)  # already applied
         self.running = True
@@ -89,9 +99,8 @@ class GangViolenceModel(Model):
         pop = p.population
         self.n_cliques = max(6, round(pop.n_cliques * self.scale))
         shares = (pop.share_ms13, pop.share_b18s, max(1 - pop.share_ms13 - pop.share_b18s, 0))
-        self.landscape = generate(p.landscape, pop.population * self.scale, self.n_cliques,
-                                  shares, self.rng)
-        land = self.landscape
+        self.landscape = land = generate(p.landscape, pop.population * self.scale,
+                                         self.n_cliques, shares, self.rng)
         self.grid.create_property_layer("population", 0.0, float)
         self.grid.create_property_layer("gang", -1, int)
         self.grid.create_property_layer("violence", 0.0, float)
@@ -100,6 +109,16 @@ class GangViolenceModel(Model):
         self._territory_weights = land.population / np.maximum(
             np.where(land.owner >= 0, land.territory_pop[np.maximum(land.owner, 0)],
                      land.outside_pop), 1e-9)
+        n = self.n_cliques
+        ptr = np.searchsorted(land.edge_src, np.arange(n + 1))
+        cum = np.cumsum(land.edge_share)
+        # each clique's shares add up from 0 to 1 over its own borders
+        start = np.repeat(np.append(0.0, cum)[ptr[:-1]], np.diff(ptr))
+        self.territory = Territory(
+            owner=land.owner.ravel().astype(np.int64),
+            patrol_cdf=np.cumsum(land.population.ravel()),
+            border_ptr=ptr.astype(np.int64), border_dst=land.edge_dst.astype(np.int64),
+            border_cum=cum - start, has_border=(np.diff(ptr) > 0).astype(float))
 
     def _create_cliques(self) -> None:
         p, land, n = self.cfg.model, self.landscape, self.n_cliques
@@ -114,27 +133,24 @@ class GangViolenceModel(Model):
         b = (1 - o.obedience_mean) * o.obedience_concentration
         obedience = self.rng.beta(max(a, 1e-3), max(b, 1e-3), n)
         n_leaders = max(3, round(p.population.n_leaders * self.scale))
-        leader_gang = np.arange(n_leaders) % 3
-        leader = np.array([self.rng.choice(np.flatnonzero(leader_gang == g))
-                           for g in land.clique_gang])
-        self.cliques = CliqueState(
-            street=street.astype(np.int64), prison=prison.astype(np.int64),
-            gang=land.clique_gang, leader=leader, obedience=obedience,
-            retaliation=np.zeros(n), revenge=np.zeros(n), arms=np.ones(n), norm=np.zeros(n),
-            presence=np.ones(n), violence=np.zeros(n))
-        cells = [self.grid._cells[tuple(xy)] for xy in land.clique_home]
+        self._leader_gang = leader_gang = np.arange(n_leaders) % 3
+        # each clique is steered by a leader of its own gang, drawn at random
+        leader = np.empty(n, np.int64)
+        for g in range(3):
+            mine = np.flatnonzero(land.clique_gang == g)
+            leader[mine] = self.rng.choice(np.flatnonzero(leader_gang == g), len(mine))
+        h = p.landscape.height
+        home = land.clique_home[:, 0] * h + land.clique_home[:, 1]
+        self.cliques = CliqueState.create(street, prison, land.clique_gang, leader, obedience,
+                                          home)
         GangClique.create_agents(self, n, idx=list(range(n)), gang=list(land.clique_gang),
-                                 leader=list(leader), cell=cells)
-        self._leader_gang = leader_gang
+                                 cell=[self.grid._cells[tuple(xy)] for xy in land.clique_home])
 
     def _create_leaders(self) -> None:
         g = self._leader_gang
-        n = len(g)
-        self.leaders = LeaderState(
-            gang=g, prison=np.full(n, PRISONS.index("max_security")), comm=np.zeros(n),
-            incentive=np.zeros(n), expectation=np.zeros(n), grievance=np.zeros(n))
-        ImprisonedLeader.create_agents(self, n, idx=list(range(n)), gang=list(g))
-        self.gangs = GangState()
+        self.leaders = LeaderState.create(g, np.full(len(g), PRISONS.index("max_security")))
+        ImprisonedLeader.create_agents(self, len(g), idx=list(range(len(g))), gang=list(g))
+        self.gangs = GangState.create()
 
     def _create_civilians(self) -> None:
         land, C = self.landscape, self.cliques
@@ -143,7 +159,7 @@ class GangViolenceModel(Model):
         weights = np.append(land.territory_pop, land.outside_pop)
         size = self.rng.multinomial(total - int(C.street.sum() + C.prison.sum()),
                                     weights / weights.sum())
-        self.civilians = CivilianState(size=size.astype(np.int64))
+        self.civilians = CivilianState.create(size)
         outside = np.argwhere(land.owner < 0)
         populated = outside[land.population[tuple(outside.T)] > 0]
         home = populated[np.argmax(land.population[tuple(populated.T)])] if len(populated) \
@@ -155,28 +171,28 @@ class GangViolenceModel(Model):
     def _create_security(self) -> None:
         pop, police_cfg = self.cfg.model.population, self.cfg.model.police
         officers = round(pop.police_officers * self.scale)
-        n_units = max(4, round(officers / pop.unit_size))
-        personnel = np.full(n_units, officers // n_units)
+        n_police = max(4, round(officers / pop.unit_size))
+        personnel = np.full(n_police, officers // n_police)
         personnel[: officers - personnel.sum()] += 1
-        self.police_units = list(PoliceUnit.create_agents(
-            self, n_units, idx=list(range(n_units)), force="police", personnel=list(personnel)))
-        self.army_units: list[PoliceUnit] = []
-        self.unit_personnel = max(1, officers // n_units)
-        self.security = SecurityState(morale=1.0, authorized=officers,
-                                      army_barracks=round(pop.army_soldiers * self.scale))
-        self._national_ratio: float | None = None
-        self._patrol_cdf = np.cumsum(self.landscape.population.ravel())
-        self.redeploy()
-        self._next_redeploy = police_cfg.redeploy_days
-        self._rates = {"morale": relax(police_cfg.morale_recovery_halflife_days),
-                       "hiring": relax(police_cfg.hiring_halflife_days),
-                       "response": relax(self.cfg.model.repression.response_halflife_days)}
+        self.unit_personnel = max(1, officers // n_police)
+        barracks = round(pop.army_soldiers * self.scale)
+        capacity = barracks // self.unit_personnel + 2  # every army unit the barracks can fill
+        self.security = SecurityState.create(personnel, capacity, barracks,
+                                             police_cfg.redeploy_days)
+        self.n_police_units = n_police
+        self.police_units = list(SecurityUnit.create_agents(
+            self, n_police, idx=list(range(n_police)), force="police"))
+        self.army_units: list[SecurityUnit] = []  # created when first deployed
+        mech.redeploy(self.cliques, self.security, self.territory, self.civilians, self.params,
+                      self.rng)
+        self._sync_units()
 
     # ------------------------------------------------------------------ policies
     def _apply_policies(self, day: dt.date, first: bool = False) -> None:
         """Switch levers on a change day; prison transfers happen when a policy starts (on the
         first day, every policy already under way has started)."""
-        self.levers = self.timeline.levers(day)
+        self.levers: LeversConfig = self.timeline.levers(day)
+        self._levers = Levers.from_config(self.levers)
         self.policy_names = self.timeline.names(day)
         for spell in (self.timeline.active(day) if first else self.timeline.starting(day)):
             lv = spell.policy.levers
@@ -199,14 +215,6 @@ class GangViolenceModel(Model):
         self._change_days = {d for d in self.timeline.change_days() if d > self.date}
         self._apply_policies(self.date)
 
-    def isolated_share(self) -> np.ndarray:
-        """Per gang, the share of its leaders held in isolation (cached between transfers)."""
-        if self._isolated is None:
-            L = self.leaders
-            iso = np.bincount(L.gang, weights=L.prison == mech.ISOLATION, minlength=3)
-            self._isolated = iso / np.maximum(np.bincount(L.gang, minlength=3), 1)
-        return self._isolated
-
     def transfer_leaders(self, prison: str, count: int | None) -> None:
         """Move `count` leaders (national number, scaled; None = all) not yet there."""
         code = PRISONS.index(prison)
@@ -217,216 +225,121 @@ class GangViolenceModel(Model):
             movable = [movable[i] for i in sorted(self.rng.choice(len(movable), k, replace=False))]
         for leader in movable:
             leader.transfer(prison)
-        self._isolated = None
+        L = self.leaders
+        isolated = np.bincount(L.gang, weights=L.prison == mech.ISOLATION, minlength=3)
+        self.gangs.isolated[:] = isolated / np.maximum(np.bincount(L.gang, minlength=3), 1)
 
     def set_soldiers(self, soldiers: int) -> None:
-        """Deploy or withdraw army units to match the lever (national number, scaled)."""
-        target = round(soldiers * self.scale / self.unit_personnel)
-        active = [u for u in self.army_units if u.deployed]
-        while len(active) < target:
-            idle = [u for u in self.army_units if not u.deployed]
-            if idle:
-                unit = idle[0]
-            else:
-                unit = PoliceUnit(self, len(self.police_units) + len(self.army_units), "army", 0)
-                self.army_units.append(unit)
-            take = min(self.unit_personnel - unit.personnel, self.security.army_barracks)
-            unit.personnel += take
-            self.security.army_barracks -= take
-            unit.deployed = True
-            unit.post(self._patrol_cells(1)[0])
-            active.append(unit)
-        for unit in active[target:]:
-            self.security.army_barracks += unit.personnel
-            unit.personnel = 0
-            unit.withdraw()
-        self._update_presence()
+        """Deploy or withdraw army units to match the lever (national number, scaled). Deployed
+        army units are always the first army units (the processes rely on it)."""
+        S = self.security
+        first = self.n_police_units
+        capacity = len(S.personnel) - first
+        target = min(round(soldiers * self.scale / self.unit_personnel), capacity)
+        active = int(S.deployed[first:].sum())
+        for j in range(first + active, first + target):  # deploy, filled from the barracks
+            take = min(self.unit_personnel - S.personnel[j], S.barracks[0])
+            S.personnel[j] += take
+            S.barracks[0] -= take
+            S.deployed[j] = 1
+            S.cell[j] = self._patrol_cell()
+            if j - first >= len(self.army_units):
+                self.army_units.append(SecurityUnit(self, j, "army"))
+        for j in range(first + target, first + active):  # back to the barracks
+            S.barracks[0] += S.personnel[j]
+            S.personnel[j] = 0
+            S.deployed[j] = 0
+            S.cell[j] = -1
+        mech.update_presence(*self._presence_args())
 
-    # ------------------------------------------------------------------ security forces
-    def deployed_units(self) -> list[PoliceUnit]:
-        return self.police_units + [u for u in self.army_units if u.deployed]
+    def _patrol_cell(self) -> int:
+        cdf = self.territory.patrol_cdf
+        return int(min(np.searchsorted(cdf, self.rng.random() * cdf[-1], side="right"),
+                       len(cdf) - 1))
 
-    def deployed_personnel(self) -> tuple[int, int]:
-        """(police officers, deployed soldiers); cached, refreshed when units change."""
-        return self._personnel
+    def _presence_args(self) -> tuple:
+        return self.cliques, self.security, self.territory, self.civilians, self.params
 
-    def _count_personnel(self) -> None:
-        self._personnel = (sum(u.personnel for u in self.police_units),
-                           sum(u.personnel for u in self.army_units if u.deployed))
-
-    def security_effort(self) -> float:
-        """National effort relative to 2011 coverage, damped by low police morale."""
-        return self._coverage * (0.5 + 0.5 * self.security.morale)
-
-    def _patrol_cells(self, k: int) -> list:
-        """k cells drawn in proportion to population (patrol areas)."""
-        flat = np.searchsorted(self._patrol_cdf, self.rng.random(k) * self._patrol_cdf[-1],
-                               side="right")
+    def _sync_units(self) -> None:
+        """Post the Mesa units where the state arrays say they are (after a redeployment)."""
         h = self.cfg.model.landscape.height
-        return [self.grid._cells[divmod(int(i), h)] for i in flat]
+        for unit in self.police_units + self.army_units:
+            flat = int(self.security.cell[unit.idx])
+            if flat < 0:
+                if unit.cell is not None:
+                    unit.withdraw()
+                continue
+            cell = self.grid._cells[divmod(flat, h)]
+            if unit.cell is not cell:
+                unit.post(cell)
 
-    def redeploy(self) -> None:
-        """Units move: some to the most violent territories, the rest to patrol areas."""
-        cfg, C = self.cfg.model.police, self.cliques
-        units = self.deployed_units()
-        patrol = self._patrol_cells(len(units))
-        hot = self.rng.random(len(units)) < cfg.hotspot_share
-        if C.violence.sum() > 0 and hot.any():
-            cdf = np.cumsum(C.violence)
-            target = np.searchsorted(cdf, self.rng.random(int(hot.sum())) * cdf[-1],
-                                     side="right")
-            homes = self.landscape.clique_home[target]
-            for j, i in enumerate(np.flatnonzero(hot)):
-                patrol[i] = self.grid._cells[tuple(homes[j])]
-        for unit, cell in zip(units, patrol):
-            unit.post(cell)
-        self._update_presence()
-
-    def _update_presence(self) -> None:
-        land, w = self.landscape, self.cfg.model.police.local_presence_weight
-        units = self.deployed_units()
-        self._count_personnel()
-        xy = np.array([u.cell.coordinate for u in units])
-        people = np.array([u.personnel for u in units], dtype=float)
-        owner = land.owner[xy[:, 0], xy[:, 1]]
-        inside = owner >= 0
-        local = np.bincount(owner[inside], weights=people[inside], minlength=self.n_cliques)
-        total = people.sum()
-        ratio = total / max(self.civilians.size.sum(), 1)
-        local_ratio = local / np.maximum(self.civilians.size[:self.n_cliques], 1) / max(ratio, 1e-12)
-        self.cliques.presence[:] = (1 - w) + w * local_ratio
-        self._ratio = ratio
-        self._coverage = 1.0 if self._national_ratio is None else ratio / self._national_ratio
-
-    def _police_events(self, police_killed: int, soldiers_killed: int) -> tuple[int, int]:
-        """M11: killed officers leave their units, morale falls, some quit, the state hires.
-        Returns the (police, soldiers) actually killed: nobody dies twice in an empty unit."""
-        m, sec = self.cfg.model.police, self.security
-        police_lost = sum(u.lose(1) for u in sample_units(self.police_units, police_killed,
-                                                          self.rng))
-        soldiers_lost = 0
-        for unit in sample_units([u for u in self.army_units if u.deployed] if soldiers_killed
-                                 else [], soldiers_killed, self.rng):
-            lost = unit.lose(1)
-            soldiers_lost += lost
-            if lost and sec.army_barracks > 0:  # replaced from the barracks: deployment holds
-                sec.army_barracks -= 1
-                unit.personnel += 1
-            elif lost:
-                self._personnel = (self._personnel[0], self._personnel[1] - 1)
-        r = self.cfg.model.repression
-        sec.response = min(r.response_cap, sec.response * (1 - self._rates["response"])
-                           + r.response_per_killing * (police_lost + soldiers_lost) / self.scale)
-        sec.morale += (1 - sec.morale) * self._rates["morale"]
-        # morale responds to national losses: a killing at scale s stands for 1/s killings
-        sec.morale = max(0.0, sec.morale - m.morale_drop_per_killing
-                         * (police_lost + soldiers_lost) / self.scale)
-        officers = self._personnel[0] - police_lost
-        quit_p = m.resignation_base + m.resignation_low_morale * (1 - sec.morale)
-        resigned = int(self.rng.binomial(max(officers, 0), min(quit_p, 1)))
-        left = sum(u.lose(1) for u in sample_units(self.police_units, resigned, self.rng))
-        sec.pending_hires += max(sec.authorized - officers + left, 0) * self._rates["hiring"]
-        hires = min(int(sec.pending_hires), int(self.civilians.size[-1]))
-        if hires:  # new officers join the units in turn
-            sec.pending_hires -= hires
-            self.police_units[self.steps % len(self.police_units)].personnel += hires
-        # quitters rejoin civilian life, recruits come from it: people are conserved
-        self.civilians.size[-1] += left - hires
-        self.today["police_resigned"] = left
-        self._personnel = (officers - left + hires, self._personnel[1])
-        return police_lost, soldiers_lost
-
-    # ------------------------------------------------------------------ the day
-    def step(self) -> None:
-        if self.date in self._change_days:
-            self._apply_policies(self.date)
-        C, civ, n = self.cliques, self.civilians, self.n_cliques
-        mech.leader_orders(self)
-        mech.ceasefire_norm(self)
-        mech.aggression(self)
-        by_killer, gg_victims = mech.border_killings(self)
-        C.street -= gg_victims
-        sg, arrests = mech.security_operations(self, C.street)
-        C.street -= sg + arrests
-        C.prison += arrests
-        police_k, soldiers_k, relatives_k = mech.attacks_on_security(self)
-        civ_killed, deportees_killed = mech.civilian_killings(self)
-        civ.size[:n] -= civ_killed
-        civ.deportees -= deportees_killed
-        relatives_k = min(relatives_k, int(civ.size[-1]))
-        civ.size[-1] -= relatives_k
-        extortions, recruits = mech.economy(self, sg, arrests)
-        civ.size[:n] -= recruits
-        C.street += recruits
-        releases = mech.prison_releases(self)
-        C.prison -= releases
-        C.street += releases
-        mech.update_feelings(self, gg_victims, sg)
-        hidden = mech.hidden_bodies(self, by_killer + civ_killed)
-        mech.campaigns(self, sg)
-        police_k, soldiers_k = self._police_events(police_k, soldiers_k)
-        fled, deported = mech.flight(self)
-        local = gg_victims + sg + civ_killed
-        C.violence += (local - C.violence) * RECENT
-        gg, sgt, civ_total = int(gg_victims.sum()), int(sg.sum()), int(civ_killed.sum())
-        self.dead += gg + sgt + civ_total + deportees_killed + police_k + soldiers_k + relatives_k
-        self._next_redeploy -= 1
-        if self._next_redeploy <= 0:
-            self.redeploy()
-            self._next_redeploy = self.cfg.model.police.redeploy_days
-
-        gc = civ_total + deportees_killed
-        gs = police_k + soldiers_k + relatives_k
-        true = gg + gc + gs + sgt
-        police, army = self.deployed_personnel()
-        t = self.today
-        t.update(homicides=true - hidden, homicides_true=true, hidden=hidden, gang_vs_gang=gg,
-                 gang_vs_civilian=gc, gang_vs_security=gs, security_vs_gang=sgt,
-                 police_killed=police_k, soldiers_killed=soldiers_k,
-                 relatives_killed=relatives_k, gang_members_street=int(C.street.sum()),
-                 gang_members_prison=int(C.prison.sum()), arrests=int(arrests.sum()),
-                 releases=int(releases.sum()), recruits=int(recruits.sum()),
-                 civilians_fled=fled, deported=deported, extortion=extortions,
-                 police_officers=police, soldiers_deployed=army,
-                 police_morale=round(self.security.morale, 6),
-                 population=int(civ.size.sum() + civ.deportees + C.street.sum()
-                                + C.prison.sum() + police + army),
-                 leaders_isolated=int((self.leaders.prison == mech.ISOLATION).sum()),
-                 ceasefire_norm=round(float(C.norm.mean()), 6),
-                 campaign_active=int(((self.gangs.security_days > 0)
-                                      | (self.gangs.relatives_days > 0)).sum()))
-        t["policies"] = self.policy_names
-        self.datacollector.add_table_row("daily", t)
-        self.date += dt.timedelta(days=1)
+    # ------------------------------------------------------------------ the days
+    def _advance(self, days: int, first_step: int) -> None:
+        """Simulate `days` days from the current date under the current levers."""
+        row = len(self._policies)
+        engine.advance(self.cliques, self.leaders, self.gangs, self.civilians, self.security,
+                       self.territory, self.params, self._levers, self.rng, self.today,
+                       self._series, row, days, first_step)
+        self._policies.extend([self.policy_names] * days)
+        self.date += dt.timedelta(days=days)
         if self.date > self.end_date:
             self.running = False
+
+    def _days_to_next_change(self) -> int:
+        later = [d for d in self._change_days if d > self.date]
+        horizon = min(later, default=self.end_date + dt.timedelta(days=1))
+        return min((horizon - self.date).days, (self.end_date - self.date).days + 1,
+                   MAX_STRETCH)
+
+    def step(self) -> None:
+        """One day (Mesa's step: `self.steps` already counts it)."""
+        if self.date in self._change_days:
+            self._apply_policies(self.date)
+        self._advance(1, self.steps)
+        self._sync_units()
+
+    def run(self, progress=None) -> pd.DataFrame:
+        """Step to the end date; `progress` is called with the number of days done.
+
+        Days between policy changes run as one compiled stretch (the same processes, in the
+        same order, as `step`); Mesa's clock advances by the days run."""
+        clock = self._default_schedule
+        while self.running:
+            if self.date in self._change_days:
+                self._apply_policies(self.date)
+            days = self._days_to_next_change()
+            clock.pause()
+            self._advance(days, self.steps + 1)
+            self.steps += days
+            self.time += days
+            clock.resume()
+            if progress is not None:
+                progress(self.steps)
+        self._sync_units()
+        return self.series()
 
     # ------------------------------------------------------------------ reading the run
     @property
     def n_days(self) -> int:
         return (self.end_date - self.start_date).days + 1
 
-    def run(self, progress=None) -> pd.DataFrame:
-        """Step to the end date; `progress` is called with the number of days done."""
-        while self.running:
-            self.step()
-            if progress is not None:
-                progress(self.steps)
-        return self.series()
-
     def series(self) -> pd.DataFrame:
         """The daily series so far, one row per day, `date` first (DESIGN.md section 5)."""
-        df = self.datacollector.get_table_dataframe("daily")
-        dates = pd.date_range(self.start_date, periods=len(df), freq="D")
+        done = len(self._policies)
+        values = self._series[:done]
+        df = pd.DataFrame({name: (np.round(values[:, k], 6) if name in FRACTIONS
+                                  else values[:, k].astype(np.int64))
+                           for k, name in enumerate(SERIES)})
+        df["policies"] = self._policies
+        dates = pd.date_range(self.start_date, periods=done, freq="D")
         df.insert(0, "date", dates.strftime("%Y-%m-%d"))
         return df
 
     def people_total(self) -> int:
         """Everyone the model accounts for, alive here, abroad or dead; constant by design."""
-        C, civ, sec = self.cliques, self.civilians, self.security
-        police, army = self.deployed_personnel()
-        return int(civ.size.sum() + civ.abroad + civ.deportees + C.street.sum()
-                   + C.prison.sum() + police + army + sec.army_barracks + self.dead)
+        C, V, S = self.cliques, self.civilians, self.security
+        return int(V.size.sum() + V.abroad[0] + V.deportees[0] + C.street.sum() + C.prison.sum()
+                   + S.officers[0] + S.soldiers[0] + S.barracks[0] + V.dead[0])
 
     def update_layers(self) -> None:
         """Refresh the property layers from the state arrays (for maps and the dashboard)."""
@@ -440,6 +353,8 @@ class GangViolenceModel(Model):
         self.grid.violence.data = viol[block] * self._territory_weights
 
     def unit_positions(self) -> tuple[np.ndarray, np.ndarray]:
-        police = np.array([u.cell.coordinate for u in self.police_units]).reshape(-1, 2)
-        army = np.array([u.cell.coordinate for u in self.army_units if u.deployed]).reshape(-1, 2)
-        return police, army
+        """(x, y) of the deployed police units and of the deployed army units."""
+        S, h = self.security, self.cfg.model.landscape.height
+        deployed = (S.deployed == 1) & (S.cell >= 0)
+        xy = np.stack(np.divmod(S.cell, h), axis=1)
+        return xy[deployed & (S.army == 0)], xy[deployed & (S.army == 1)]

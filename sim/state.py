@@ -1,9 +1,16 @@
-"""The model's state arrays: one entry per agent of a kind, so that a day's rates are computed
-for every agent at once."""
+"""The model's state: numpy arrays with one entry per agent of a kind, grouped by kind.
+
+The compiled processes (sim/mechanisms.py) read and write these arrays for every agent at once;
+the Mesa agents (sim/agents.py) read their attributes from them. Each group is a NamedTuple of
+arrays so that numba compiles it as one argument; a quantity that is a single number (police
+morale, say) is a one-element array so that the processes can change it in place. Arrays are
+created once per run and may be replaced between compiled stretches (cliques that form or
+disappear, units that join), never during one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -13,12 +20,12 @@ def relax(halflife_days: float) -> float:
     return 1.0 - 0.5 ** (1.0 / halflife_days)
 
 
-@dataclass
-class CliqueState:
-    street: np.ndarray        # members on the street (int)
-    prison: np.ndarray        # members in prison (int)
+class CliqueState(NamedTuple):
+    """Per street clique (GangClique)."""
+    street: np.ndarray        # members on the street (int64)
+    prison: np.ndarray        # members in prison (int64)
     gang: np.ndarray          # 0 MS-13, 1 B18-S, 2 B18-R
-    leader: np.ndarray        # index of the steering leader
+    leader: np.ndarray        # index of the steering ImprisonedLeader
     obedience: np.ndarray     # share of orders followed, fixed trait
     retaliation: np.ndarray   # urge to retaliate against rival cliques (M2)
     revenge: np.ndarray       # hostility to security forces (M6)
@@ -26,55 +33,109 @@ class CliqueState:
     norm: np.ndarray          # adherence to the gangs' cease-fire (M8)
     presence: np.ndarray      # local security presence relative to the national mean
     violence: np.ndarray      # recent killings in the territory (smoothed, per day)
-    opportunism: np.ndarray = field(default=None)  # members acting on their own (M7)
-    habit: np.ndarray = field(default=None)       # restraint become a habit of the street (M3)
-    restraint: np.ndarray = field(default=None)   # restraint followed today
-    pressure: np.ndarray = field(default=None)    # pressure-on-the-state order received today
-    attack: np.ndarray = field(default=None)      # attack order (rivals, residents) today
-    aggression: np.ndarray = field(default=None)  # today's aggression multiplier
+    opportunism: np.ndarray   # members acting on their own (M7)
+    habit: np.ndarray         # restraint become a habit of the street (M3)
+    restraint: np.ndarray     # restraint followed today
+    pressure: np.ndarray      # pressure-on-the-state order received today
+    attack: np.ndarray        # attack order (rivals, residents) received today
+    aggression: np.ndarray    # today's aggression multiplier
+    home: np.ndarray          # flat index of the home cell (where hot-spot units go)
 
-    def __post_init__(self) -> None:
-        n = len(self.street)
-        for name in ("restraint", "pressure", "attack", "aggression", "opportunism", "habit"):
-            if getattr(self, name) is None:
-                setattr(self, name, np.zeros(n))
+    @classmethod
+    def create(cls, street, prison, gang, leader, obedience, home) -> "CliqueState":
+        n = len(street)
+        dynamic = {name: np.zeros(n) for name in cls._fields[5:-1]}
+        dynamic["arms"] = np.ones(n)      # arms start at their 2011 level
+        dynamic["presence"] = np.ones(n)  # the national mean until units are posted
+        return cls(street=np.asarray(street, np.int64), prison=np.asarray(prison, np.int64),
+                   gang=np.asarray(gang, np.int64), leader=np.asarray(leader, np.int64),
+                   obedience=np.asarray(obedience, float), home=np.asarray(home, np.int64),
+                   **dynamic)
 
 
-@dataclass
-class LeaderState:
+class LeaderState(NamedTuple):
+    """Per imprisoned leader (ImprisonedLeader)."""
     gang: np.ndarray
     prison: np.ndarray        # index into config.PRISONS
     comm: np.ndarray          # share of messages that get out
     incentive: np.ndarray     # benefits-driven will to restrain (M4)
     expectation: np.ndarray   # remembered benefits (M5)
     grievance: np.ndarray     # unmet expectation built up over time: will to attack (M5)
-    unmet: np.ndarray = field(default=None)  # expectation minus benefits today (M5)
+    unmet: np.ndarray         # expectation minus benefits today (M5)
 
-    def __post_init__(self) -> None:
-        if self.unmet is None:
-            self.unmet = np.zeros(len(self.gang))
-
-
-@dataclass
-class CivilianState:
-    size: np.ndarray          # residents per Civilian block (int); last block: ungoverned
-    abroad: int = 0           # emigrants (M10)
-    deportees: int = 0        # recently deported back, at heightened risk (M10)
+    @classmethod
+    def create(cls, gang, prison) -> "LeaderState":
+        n = len(gang)
+        return cls(np.asarray(gang, np.int64), np.asarray(prison, np.int64),
+                   *[np.zeros(n) for _ in range(5)])
 
 
-@dataclass
-class GangState:
+class GangState(NamedTuple):
     """Per gang: grievance towards the state and the phase of a retaliation campaign (M7)."""
-    grievance: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    security_days: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))
-    relatives_days: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))
-    campaigns: int = 0
+    grievance: np.ndarray       # (3,)
+    isolated: np.ndarray        # (3,) share of the gang's leaders held in isolation
+    security_days: np.ndarray   # (3,) days left of a campaign against security forces
+    relatives_days: np.ndarray  # (3,) days left of the campaign against their relatives
+
+    @classmethod
+    def create(cls) -> "GangState":
+        return cls(np.zeros(3), np.zeros(3), np.zeros(3, np.int64), np.zeros(3, np.int64))
 
 
-@dataclass
-class SecurityState:
-    morale: float = 1.0
-    response: float = 0.0     # security forces' retaliation after their own losses (M6)
-    authorized: int = 0       # police strength the state hires back to
-    army_barracks: int = 0    # soldiers not deployed on public security
-    pending_hires: float = 0.0
+class CivilianState(NamedTuple):
+    """Per Civilian block (one per clique territory, the last one ungoverned), and the people
+    abroad."""
+    size: np.ndarray          # residents per block (int64)
+    abroad: np.ndarray        # (1,) emigrants (M10)
+    deportees: np.ndarray     # (1,) recently deported back, at heightened risk (M10)
+    dead: np.ndarray          # (1,) everyone killed so far, for the people ledger
+
+    @classmethod
+    def create(cls, size) -> "CivilianState":
+        return cls(np.asarray(size, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
+                   np.zeros(1, np.int64))
+
+
+class SecurityState(NamedTuple):
+    """Per SecurityUnit (police units first, then army units), and the forces' totals. Array
+    length is the capacity: every police unit plus as many army units as the barracks fill."""
+    personnel: np.ndarray     # officers or soldiers in the unit (int64)
+    army: np.ndarray          # 1 for an army unit, 0 for police (int64)
+    deployed: np.ndarray      # 1 if on the territory (int64); police units always are
+    cell: np.ndarray          # flat index of the posted cell, -1 when not deployed
+    officers: np.ndarray      # (1,) police officers in the units (kept with the units)
+    soldiers: np.ndarray      # (1,) soldiers deployed (kept with the units)
+    barracks: np.ndarray      # (1,) soldiers not deployed on public security
+    authorized: np.ndarray    # (1,) police strength the state hires back to
+    morale: np.ndarray        # (1,) police morale, 1 = full
+    response: np.ndarray      # (1,) security forces' retaliation after their losses (M6)
+    pending_hires: np.ndarray  # (1,) hires decided, not yet made
+    coverage: np.ndarray      # (1,) personnel per resident relative to 2011
+    reference: np.ndarray     # (1,) personnel per resident in 2011 (0 until it is known)
+    next_redeploy: np.ndarray  # (1,) days until units move again
+
+    @classmethod
+    def create(cls, police_personnel: np.ndarray, army_capacity: int, barracks: int,
+               redeploy_days: int) -> "SecurityState":
+        n_police = len(police_personnel)
+        n = n_police + army_capacity
+        personnel = np.zeros(n, np.int64)
+        personnel[:n_police] = police_personnel
+        army = np.zeros(n, np.int64)
+        army[n_police:] = 1
+        deployed = 1 - army
+        one = lambda v, t=np.int64: np.array([v], t)  # noqa: E731
+        return cls(personnel, army, deployed, np.full(n, -1, np.int64),
+                   one(int(personnel.sum())), one(0), one(barracks), one(int(personnel.sum())),
+                   one(1.0, float), one(0.0, float), one(0.0, float), one(1.0, float),
+                   one(0.0, float), one(redeploy_days))
+
+
+class Territory(NamedTuple):
+    """The grid as the processes read it: who holds each cell, who borders whom."""
+    owner: np.ndarray         # (W*H,) clique controlling each cell, -1 for none
+    patrol_cdf: np.ndarray    # (W*H,) cumulative population: patrol areas drawn by population
+    border_ptr: np.ndarray    # (C+1,) rival borders of clique i: border_dst[ptr[i]:ptr[i+1]]
+    border_dst: np.ndarray    # the rival clique across each border
+    border_cum: np.ndarray    # cumulative share of i's rival border facing each rival
+    has_border: np.ndarray    # (C,) 1.0 if the clique has any rival border

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from sim.agents import Civilian, GangClique
 from sim.compose import compose
 from sim.model import SERIES, GangViolenceModel
 
@@ -19,8 +20,14 @@ def test_people_are_conserved_and_never_negative():
         assert model.people_total() == total
         C, civ = model.cliques, model.civilians
         assert C.street.min() >= 0 and C.prison.min() >= 0 and civ.size.min() >= 0
-        assert civ.abroad >= 0 and civ.deportees >= 0 and model.security.army_barracks >= 0
-        assert all(u.personnel >= 0 for u in model.police_units + model.army_units)
+        assert civ.abroad[0] >= 0 and civ.deportees[0] >= 0 and model.security.barracks[0] >= 0
+        assert model.security.personnel.min() >= 0
+    # the Mesa agents see the same people as the state arrays
+    S = model.security
+    assert sum(u.personnel for u in model.police_units) == S.officers[0]
+    assert sum(u.personnel for u in model.army_units if u.deployed) == S.soldiers[0]
+    assert sum(a.members for a in model.agents_by_type[GangClique]) == model.cliques.street.sum()
+    assert sum(a.size for a in model.agents_by_type[Civilian]) == model.civilians.size.sum()
 
 
 def test_series_contract(historical_small):

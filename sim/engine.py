@@ -1,0 +1,127 @@
+"""The day, compiled: the processes of sim/mechanisms.py in a fixed order, and the one place
+where people move between stocks (street, prison, residents, abroad, the dead).
+
+`advance` runs a stretch of days without coming back to Python; GangViolenceModel calls it
+between the days on which something happens to the Mesa agents themselves (a policy starts,
+leaders are transferred, army units deploy). The row written for each day follows SERIES.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim import mechanisms as M
+
+# the daily series of DESIGN.md section 5 (plus a few stocks), in output order
+SERIES = ("homicides", "homicides_true", "hidden", "gang_vs_gang", "gang_vs_civilian",
+          "gang_vs_security", "security_vs_gang", "police_killed", "soldiers_killed",
+          "relatives_killed", "gang_members_street", "gang_members_prison", "arrests",
+          "releases", "recruits", "civilians_fled", "deported", "extortion", "police_officers",
+          "soldiers_deployed", "police_morale", "population", "leaders_isolated",
+          "ceasefire_norm", "campaign_active", "police_resigned")
+# series that are not counts of people or events (written with 6 decimals)
+FRACTIONS = ("police_morale", "ceasefire_norm")
+RECENT_HALFLIFE = 15.0  # "recent violence" is a 15-day half-life moving average of killings
+
+
+@njit(cache=True)
+def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
+    """One day: the processes in order, each seeing the people the previous ones left."""
+    restraining = M.leader_orders(C, L, P, lv)
+    M.ceasefire_norm(C, P, lv)
+    M.aggression(C, P)
+
+    M.border_killings(C, T, P, rng, E)
+    C.street[:] -= E.victims
+    M.security_operations(C, S, P, lv, rng, E)
+    C.street[:] -= E.security + E.arrests
+    C.prison[:] += E.arrests
+    police_k, soldiers_k, relatives_k = M.attacks_on_security(C, G, S, P, rng)
+    deportees_k = M.civilian_killings(C, V, P, rng, E)
+    n = len(C.street)
+    V.size[:n] -= E.civilians
+    V.deportees[0] -= deportees_k
+    relatives_k = min(relatives_k, V.size[-1])  # relatives live among the ungoverned block
+    V.size[-1] -= relatives_k
+    extortions = M.economy(C, V, P, rng, E)
+    V.size[:n] -= E.recruits
+    C.street[:] += E.recruits
+    M.prison_releases(C, P, rng, E)
+    C.prison[:] -= E.releases
+    C.street[:] += E.releases
+
+    M.update_feelings(C, P, E)
+    hidden = M.hidden_bodies(C, P, rng, E, restraining)
+    M.campaigns(C, G, P, E)
+    police_k, soldiers_k, quit, hired = M.security_losses(S, V, P, police_k, soldiers_k, rng,
+                                                          step)
+    V.size[-1] += quit - hired
+    deported, settled = M.flight(C, V, P, rng, E, step)
+    V.size[:] -= E.fled
+    V.abroad[0] += E.fled.sum() - deported
+    V.deportees[0] += deported - settled
+    V.size[:] += E.settled
+
+    recent = M.relax(RECENT_HALFLIFE)
+    gang_gang = E.victims.sum()
+    security_gang = E.security.sum()
+    civilians_k = E.civilians.sum()
+    for i in range(n):
+        local = E.victims[i] + E.security[i] + E.civilians[i]
+        C.violence[i] += (local - C.violence[i]) * recent
+    V.dead[0] += (gang_gang + security_gang + civilians_k + deportees_k + police_k + soldiers_k
+                  + relatives_k)
+    S.next_redeploy[0] -= 1
+    if S.next_redeploy[0] <= 0:
+        M.redeploy(C, S, T, V, P, rng)
+        S.next_redeploy[0] = int(P.police_redeploy_days)
+
+    gang_civilian = civilians_k + deportees_k
+    gang_security = police_k + soldiers_k + relatives_k
+    killed = gang_gang + gang_civilian + gang_security + security_gang
+    isolated = 0
+    for j in range(len(L.prison)):
+        isolated += L.prison[j] == M.ISOLATION
+    campaigning = 0
+    for g in range(3):
+        campaigning += G.security_days[g] > 0 or G.relatives_days[g] > 0
+    street, prison = C.street.sum(), C.prison.sum()
+    row[0] = killed - hidden
+    row[1] = killed
+    row[2] = hidden
+    row[3] = gang_gang
+    row[4] = gang_civilian
+    row[5] = gang_security
+    row[6] = security_gang
+    row[7] = police_k
+    row[8] = soldiers_k
+    row[9] = relatives_k
+    row[10] = street
+    row[11] = prison
+    row[12] = E.arrests.sum()
+    row[13] = E.releases.sum()
+    row[14] = E.recruits.sum()
+    row[15] = E.fled.sum()
+    row[16] = deported
+    row[17] = extortions
+    row[18] = S.officers[0]
+    row[19] = S.soldiers[0]
+    row[20] = S.morale[0]
+    row[21] = V.size.sum() + V.deportees[0] + street + prison + S.officers[0] + S.soldiers[0]
+    row[22] = isolated
+    row[23] = C.norm.mean()
+    row[24] = campaigning
+    row[25] = quit
+
+
+@njit(cache=True)
+def advance(C, L, G, V, S, T, P, lv, rng, E, out, first_row: int, days: int,
+            first_step: int) -> None:
+    """`days` days from row `first_row` of `out`; step numbers count from 1 on the first day."""
+    for d in range(days):
+        day(C, L, G, V, S, T, P, lv, rng, E, out[first_row + d], first_step + d)
+
+
+def empty_series(n_days: int) -> np.ndarray:
+    return np.zeros((n_days, len(SERIES)))
