@@ -73,18 +73,29 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     blows = rng.poisson(total)
     if blows == 0:
         return done
-    keys = np.empty(blows, np.int64)
+    agent = np.empty(blows, np.int64)
     for b in range(blows):
-        i = pick(cum, total, rng)
-        keys[b] = i * (np.int64(1) << 32) + rng.integers(0, n[i])
-    keys.sort()
-    last = -1
+        agent[b] = pick(cum, total, rng)
+        out[agent[b]] += 1
+    # a member hit twice counts once: only agents hit more than once need their members drawn
     for b in range(blows):
-        if keys[b] != last:  # a member hit twice counts once
-            out[keys[b] >> 32] += 1
-            done += 1
-            last = keys[b]
-    return done
+        i = agent[b]
+        hits = out[i]
+        if hits < 2 or weight[i] < 0:
+            continue
+        members = np.empty(hits, np.int64)
+        for h in range(hits):
+            members[h] = rng.integers(0, n[i])
+        members.sort()
+        distinct = 1
+        for h in range(1, hits):
+            distinct += members[h] != members[h - 1]
+        out[i] = distinct
+        weight[i] = -1.0  # resolved
+    total_hit = 0
+    for i in range(m):
+        total_hit += out[i]
+    return total_hit
 
 
 @njit(cache=True)

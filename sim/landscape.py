@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
+from numba import njit
 
 from sim.config import LandscapeConfig
 
@@ -57,10 +57,20 @@ def _density(cfg: LandscapeConfig, rng: np.random.Generator) -> np.ndarray:
     return cfg.urban_share * urban + (1 - cfg.urban_share) * rural
 
 
+@njit(cache=True)
 def _nearest(points: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of and distance to the nearest site for each point."""
-    dist, idx = cKDTree(sites).query(points)
-    return idx.astype(np.int64), dist
+    """Index of (the first, on ties) and distance to the nearest site for each point."""
+    idx = np.empty(len(points), np.int64)
+    dist = np.empty(len(points))
+    for a in range(len(points)):
+        best, arg = np.inf, 0
+        for b in range(len(sites)):
+            d2 = (points[a, 0] - sites[b, 0]) ** 2 + (points[a, 1] - sites[b, 1]) ** 2
+            if d2 < best:
+                best, arg = d2, b
+        idx[a] = arg
+        dist[a] = np.sqrt(best)
+    return idx, dist
 
 
 def generate(cfg: LandscapeConfig, population: float, n_cliques: int,
