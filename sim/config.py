@@ -49,7 +49,7 @@ class PopulationConfig:
                              "assumed (order of magnitude of the PNC)", lo=1)
     army_soldiers: int = P(25_000, "soldiers", "soldiers in the armed forces, deployed or in "
                                                "barracks", "assumed (order of magnitude)")
-    unit_size: int = P(100, "people", "officers or soldiers per PoliceUnit agent", lo=1)
+    unit_size: int = P(100, "people", "officers or soldiers per SecurityUnit agent", lo=1)
 
 
 @dataclass

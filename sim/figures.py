@@ -56,6 +56,23 @@ _UNINHABITED = "#f7f7f7"
 # ---------------------------------------------------------------- shared helpers
 
 
+def draw_all(jobs: Sequence[tuple]) -> None:
+    """Draw figures, each job `(function, args, kwargs)`, on two cores where the platform can
+    fork (a child inherits the imported modules, so it starts in milliseconds); the files are
+    byte for byte those drawn one after the other (tests/test_figures.py)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or "fork" not in \
+            multiprocessing.get_all_start_methods():
+        for function, args, kwargs in jobs:
+            function(*args, **kwargs)
+        return
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        for done in [pool.submit(function, *args, **kwargs) for function, args, kwargs in jobs]:
+            done.result()  # a failure in a child is raised here
+
+
 def _new_figure(nrows: int = 1, height_ratios: Sequence[float] | None = None) -> tuple[Figure, list]:
     fig = Figure(figsize=_SIZE, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)

@@ -28,12 +28,13 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str 
     """Run the configured scenario and write its outputs into `out`. Returns the fit dict."""
     from tqdm import tqdm
 
-    from sim.figures import plot_kinds, plot_territory, plot_trajectory
+    from sim.figures import draw_all, plot_kinds, plot_territory, plot_trajectory
     from sim.io import write_csv
     from sim.model import GangViolenceModel
     from sim.observation import compare, write_fit_json
 
     t0 = time.perf_counter()
+    tqdm.monitor_interval = 0  # no monitor thread: the figures may be drawn in forked processes
     model = GangViolenceModel(cfg)
     desc = f"{label + ': ' if label else ''}{model.cfg.scenario.name} seed {model.cfg.seed}"
     bar = tqdm(total=model.n_days, unit="day", desc=desc, disable=not progress, mininterval=0.5,
@@ -53,12 +54,14 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str 
     write_csv(df, out / "timeseries.csv")
     write_fit_json(fit, out / "fit.json")
     if model.cfg.output.figures:
-        plot_trajectory(df, fit, out / "trajectory.png", scale=model.scale)
-        plot_kinds(df, out / "homicides_by_kind.png", scale=model.scale)
         model.update_layers()
         police, army = model.unit_positions()
-        plot_territory(model.landscape.gang, model.grid.violence.data, model.grid.population.data,
-                       police, out / "territory.png", army_xy=army, date=df.date.iloc[-1])
+        draw_all([
+            (plot_trajectory, (df, fit, out / "trajectory.png"), {"scale": model.scale}),
+            (plot_kinds, (df, out / "homicides_by_kind.png"), {"scale": model.scale}),
+            (plot_territory, (model.landscape.gang, model.grid.violence.data,
+                              model.grid.population.data, police, out / "territory.png"),
+             {"army_xy": army, "date": df.date.iloc[-1]})])
     print(fit.table())
     print(f"{model.cfg.scenario.name}, seed {model.cfg.seed}, scale {model.scale}: "
           f"{len(df)} days simulated in {elapsed:.1f} s; score {fit.score:.3f}")
