@@ -27,7 +27,7 @@ test: $(STAMP)
 app: $(STAMP)
 	$(VENV)/bin/sim-app --port $(PORT)
 
-## rerun every study of experiments/ (national scale, 10-20 seeds a scenario; about 6 minutes)
+## rerun every study of experiments/ (sim-ensemble at national scale, 10-20 seeds a scenario; about 6 minutes)
 .PHONY: studies
 studies: $(STAMP)
 	$(PY) experiments/studies.py
@@ -40,6 +40,11 @@ bench: $(STAMP)
 .PHONY: bench-sweep
 bench-sweep: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py
+
+## time a 1,000-replicate national ensemble (sim-ensemble n=1000 workers=2) and runs.parquet's size; one JSON line
+.PHONY: bench-ensemble
+bench-ensemble: $(STAMP)
+	$(PY) benchmarks/bench_ensemble.py
 
 ## regenerate the parameter tables of docs/ODD.md from sim/config.py
 docs: $(STAMP)

@@ -1,12 +1,13 @@
-"""Run the policy studies: sweep -> sim-compare -> the study's answer, into results/<study>/.
+"""Run the policy studies: ensembles -> sim-compare -> the study's answer, into results/<study>/.
 
     python experiments/studies.py                      # every study (`make studies`)
     python experiments/studies.py truce_counterfactual no_truce
     python experiments/studies.py no_truce --seeds 2 --scale 0.02 --results /tmp/r   # a smoke run
 
-Each study is a Hydra preset `conf/experiment/<study>.yaml` (a sweep over scenarios and seeds of
-the calibrated model). The runner launches it with the joblib launcher (jobs under
-results/sweeps/studies/<study>/, not tracked), summarises the jobs with `sim-compare` into
+Each study is a Hydra preset `conf/experiment/<study>.yaml` for sim-ensemble: a sweep over
+scenarios (and a parameter) of the calibrated model, one ensemble of `n` seeds per job. The runner
+launches it with `sim-ensemble` (ensemble jobs under results/sweeps/studies/<study>/, not tracked;
+each job runs its seeds on --workers processes), summarises the ensembles with `sim-compare` into
 results/<study>/ (ensemble.csv, fit_summary.csv, figures) and writes the answer to the study's
 question as answer.md and answer.json: totals over the question's window per scenario, and
 differences paired by seed (same seed, same landscape and draws until the policies differ),
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-SIM_RUN = Path(sys.executable).parent / "sim-run"
+SIM_ENSEMBLE = [sys.executable, "-m", "sim.ensemble"]  # the sim-ensemble of this interpreter
 BEGIN, END = "<!-- BEGIN ANSWER (experiments/studies.py) -->", "<!-- END ANSWER -->"
 
 
@@ -80,23 +81,25 @@ STUDIES = {
 
 
 def _job_table(sweep: Path, series: tuple[str, ...], windows: tuple[Window, ...], by: str | None = None) -> pd.DataFrame:
-    """One row per job: scenario (with the `by` value), seed and each series' total over each
-    window (national units)."""
+    """One row per run (replicate of an ensemble job): scenario (with the `by` value), seed and
+    each series' total over each window (national units)."""
     from sim.compare import find_jobs, read_config
+    from sim.ensemble_tables import RUNS, iter_replicates
 
     rows = []
     for job in find_jobs(sweep):
-        keys = ["scenario.name", "seed", "model.scale", *([by] if by else [])]
+        keys = ["scenario.name", "model.scale", *([by] if by else [])]
         cfg = read_config(job / ".hydra" / "config.yaml", keys)
-        df = pd.read_csv(job / "timeseries.csv", usecols=["date", *series])
         label = cfg["scenario.name"] + (f" {by.rsplit('.', 1)[-1]}={cfg[by]}" if by else "")
-        row = {"scenario": label, "seed": int(cfg["seed"])}
-        for w in windows:
-            inside = df[(df.date >= w.start) & (df.date <= w.end)]
-            covered = len(inside) == (pd.Timestamp(w.end) - pd.Timestamp(w.start)).days + 1
-            for s in series:
-                row[f"{s} {w.label}"] = inside[s].sum() / float(cfg["model.scale"]) if covered else np.nan
-        rows.append(row)
+        for _, seed, days, values in iter_replicates(job / RUNS, series):
+            row = {"scenario": label, "seed": seed}
+            for w in windows:
+                inside = (days >= np.datetime64(w.start)) & (days <= np.datetime64(w.end))
+                covered = inside.sum() == (pd.Timestamp(w.end) - pd.Timestamp(w.start)).days + 1
+                for s in series:
+                    total = values[s][inside].sum(dtype=np.float64)
+                    row[f"{s} {w.label}"] = total / float(cfg["model.scale"]) if covered else np.nan
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -169,15 +172,15 @@ def run(name: str, results: Path, seeds: int | None, scale: float | None, worker
     sweep = results / "sweeps" / "studies" / name
     out = results / name
     shutil.rmtree(sweep, ignore_errors=True)
-    overrides = [f"+experiment={name}", f"hydra.sweep.dir={sweep}", "hydra/launcher=joblib_local",
-                 f"hydra.launcher.n_jobs={workers}", "output.figures=false", "output.progress=false"]
+    overrides = [f"+experiment={name}", f"hydra.sweep.dir={sweep}", f"workers={workers}",
+                 "output.figures=false", "output.progress=false"]
     if seeds is not None:
-        overrides.append(f"seed=range({seeds})")
+        overrides.append(f"n={seeds}")
     if scale is not None:
         overrides.append(f"model.scale={scale}")
-    print(f"[study {k}/{n}] {name}: sweep", flush=True)
+    print(f"[study {k}/{n}] {name}: ensembles", flush=True)
     t0 = time.perf_counter()
-    subprocess.run([str(SIM_RUN), *overrides], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run([*SIM_ENSEMBLE, *overrides], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     print(f"[study {k}/{n}] {name}: compare", flush=True)
     from sim.compare import main as compare
 
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("studies", nargs="*", help=f"default: all ({', '.join(STUDIES)})")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per scenario (default: the preset's)")
     parser.add_argument("--scale", type=float, default=None, help="model scale (default: the preset's)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="processes per ensemble (default 2)")
     parser.add_argument("--results", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
     names = args.studies or list(STUDIES)

@@ -1,14 +1,17 @@
-"""`sim-compare`: summarise the jobs of one or more multiruns as ensembles, group by group.
+"""`sim-compare`: summarise the runs of sim-run multiruns and sim-ensemble jobs, group by group.
 
     sim-compare results/sweeps/2026-01-01_12-00-00
+    sim-compare results/ensembles/2026-01-01/12-00-00_historical_n1000_seed0
     sim-compare results/sweeps/A results/sweeps/B --by model.ceasefire.strength --out cmp
     sim-compare results/sweeps/A --series homicides police_killed
 
-Every folder holding ``.hydra/config.yaml`` below a FOLDER is a job. Jobs are grouped by
-``scenario.name`` plus the value of each ``--by`` key of their composed config, e.g.
-``historical|model.ceasefire.strength=0.5``. A job without ``timeseries.csv`` or
-``fit.json`` (unfinished or failed: sim-run writes fit.json last) or with an unreadable
-table is reported on stderr, one line each, and left out.
+Every folder holding ``.hydra/config.yaml`` below a FOLDER is a job: a sim-run job (one run,
+``timeseries.csv``) or a sim-ensemble job (``runs.parquet``: each replicate counts as one
+job). Jobs are grouped by ``scenario.name`` plus the value of each ``--by`` key of their
+composed config, e.g. ``historical|model.ceasefire.strength=0.5``. A job without
+``timeseries.csv`` or ``fit.json`` (unfinished or failed: sim-run writes fit.json last), an
+ensemble without ``runs.parquet`` (sim-ensemble moves it into place last), or one with an
+unreadable table is reported on stderr, one line each, and left out (an ensemble whole).
 
 Written into ``--out`` (default: the first FOLDER), all atomically:
 
@@ -28,7 +31,8 @@ Written into ``--out`` (default: the first FOLDER), all atomically:
   and ``.=+-`` replaced by ``_`` (``historical|model.x=0.5`` -> ``historical_model.x=0.5``).
 
 Memory stays at one float32 value per job, day and series read: only the ``date`` column
-and the needed series are read from each table, and per-job values are kept as float32.
+and the needed series are read from each table (a runs.parquet one row group at a time),
+and per-job values are kept as float32.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.ensemble_tables import RUNS, runs_columns
 from sim.io import atomic_path
 from sim.observation import ReportedFigure, Trajectory, load_reported
 
@@ -58,6 +63,10 @@ __all__ = [
     "find_jobs",
     "read_config",
     "read_job",
+    "read_jobs",
+    "replicate_jobs",
+    "write_summary",
+    "add_jobs",
     "nan_quantiles",
     "covered",
     "main",
@@ -207,20 +216,8 @@ def _fit_series(figures: Sequence[ReportedFigure]) -> list[str]:
     return sorted({f.series for f in figures})
 
 
-def read_job(
-    path: str | os.PathLike[str],
-    series: Sequence[str],
-    by: Sequence[str] = (),
-    figures: Sequence[ReportedFigure] = (),
-) -> Job:
-    """Read one job folder; raise :class:`JobError` when it is unfinished, failed or unreadable."""
-    path = Path(path)
-    table = path / "timeseries.csv"
-    if not table.is_file():
-        raise JobError("unfinished or failed: no timeseries.csv")
-    if not (path / "fit.json").is_file():
-        raise JobError("unfinished or failed: no fit.json")
-
+def _job_config(path: Path, by: Sequence[str]) -> tuple[str, float, np.datetime64 | None, np.datetime64 | None]:
+    """A job's group label, model.scale and start and end days, from its composed config."""
     config = read_config(path / ".hydra" / "config.yaml", ("scenario.name", "model.scale", "start", "end", *by))
     if "scenario.name" not in config:
         raise JobError("config has no scenario.name")
@@ -236,9 +233,73 @@ def read_job(
     if missing_by:
         raise JobError(f"config has no {', '.join(missing_by)}")
     label = group_label(config["scenario.name"], {k: config[k] for k in by})
+    return label, scale, _as_day(config.get("start")), _as_day(config.get("end"))
 
+
+def _columns_wanted(series: Sequence[str], figures: Sequence[ReportedFigure]) -> tuple[list[str], list[str]]:
+    """The series a job must have (``homicides`` and the requested) and those used if present."""
     required = list(dict.fromkeys(["homicides", *series]))
     optional = [c for c in dict.fromkeys([*_fit_series(figures), *KIND_COLUMNS]) if c not in required]
+    return required, optional
+
+
+def _check_days(days: np.ndarray, start: np.datetime64 | None, end: np.datetime64 | None, table: str) -> None:
+    if np.isnat(days).any() or (len(days) > 1 and not np.all(np.diff(days).astype(np.int64) == 1)):
+        raise JobError(f"{table}: dates are not one row a day (truncated file?)")
+    if (start is not None and days[0] != start) or (end is not None and days[-1] != end):
+        raise JobError(f"{table} covers {days[0]}..{days[-1]}, the config {start}..{end}")
+
+
+def _make_job(
+    path: Path,
+    label: str,
+    scale: float,
+    days: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+    series: Sequence[str],
+    figures: Sequence[ReportedFigure],
+) -> Job:
+    """What one run contributes, from its days and float32 columns (model units); shared by the
+    sim-run jobs and the replicates of an ensemble, so both are summarised alike."""
+    required, _ = _columns_wanted(series, figures)
+    job = Job(
+        path=path,
+        label=label,
+        scale=scale,
+        first_day=int(days[0].astype(np.int64)),
+        series={c: (columns[c].astype(np.float64) / scale).astype(np.float32) for c in required},
+    )
+
+    if all(c in columns for c in KIND_COLUMNS):
+        months = days.astype("datetime64[M]").astype(np.int64)
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(months)) + 1))
+        values = np.column_stack([columns[c] for c in KIND_COLUMNS]).astype(np.float64) / scale
+        job.kinds_first_month = int(months[0])
+        job.kinds = np.add.reduceat(values, starts, axis=0).astype(np.float32)
+
+    if figures:
+        fit_columns = [c for c in _fit_series(figures) if c in columns]
+        run = Trajectory(pd.DataFrame({"date": days, **{c: columns[c] for c in fit_columns}}), scale)
+        job.fit = {f.id: (f.simulated(run, scale) if f.series in columns else None) for f in figures}
+    return job
+
+
+def read_job(
+    path: str | os.PathLike[str],
+    series: Sequence[str],
+    by: Sequence[str] = (),
+    figures: Sequence[ReportedFigure] = (),
+) -> Job:
+    """Read one sim-run job folder; raise :class:`JobError` when it is unfinished, failed or unreadable."""
+    path = Path(path)
+    table = path / "timeseries.csv"
+    if not table.is_file():
+        raise JobError(f"unfinished or failed: no timeseries.csv (a sim-run job) or {RUNS} (a sim-ensemble job)")
+    if not (path / "fit.json").is_file():
+        raise JobError("unfinished or failed: no fit.json")
+    label, scale, start, end = _job_config(path, by)
+
+    required, optional = _columns_wanted(series, figures)
     wanted = {"date", *required, *optional}
     try:
         df = pd.read_csv(
@@ -259,37 +320,67 @@ def read_job(
         days = np.asarray(df["date"].to_numpy(dtype=object), dtype="datetime64[D]")
     except (ValueError, TypeError):
         raise JobError("timeseries.csv: a date is unreadable (truncated file?)") from None
-    if np.isnat(days).any() or (len(days) > 1 and not np.all(np.diff(days).astype(np.int64) == 1)):
-        raise JobError("timeseries.csv: dates are not one row a day (truncated file?)")
     numeric = [c for c in df.columns if c != "date"]
     if df[numeric].isna().to_numpy().any():
         raise JobError("timeseries.csv: missing values (truncated file?)")
-    start, end = _as_day(config.get("start")), _as_day(config.get("end"))
-    if (start is not None and days[0] != start) or (end is not None and days[-1] != end):
-        raise JobError(
-            f"timeseries.csv covers {days[0]}..{days[-1]}, the config {config.get('start')}..{config.get('end')}"
-        )
+    _check_days(days, start, end, "timeseries.csv")
+    columns = {c: df[c].to_numpy(dtype=np.float32) for c in numeric}
+    return _make_job(path, label, scale, days, columns, series, figures)
 
-    job = Job(
-        path=path,
-        label=label,
-        scale=scale,
-        first_day=int(days[0].astype(np.int64)),
-        series={c: (df[c].to_numpy(dtype=np.float64) / scale).astype(np.float32) for c in required},
-    )
 
-    if all(c in df.columns for c in KIND_COLUMNS):
-        months = days.astype("datetime64[M]").astype(np.int64)
-        starts = np.concatenate(([0], np.flatnonzero(np.diff(months)) + 1))
-        values = df[list(KIND_COLUMNS)].to_numpy(dtype=np.float64) / scale
-        job.kinds_first_month = int(months[0])
-        job.kinds = np.add.reduceat(values, starts, axis=0).astype(np.float32)
+def replicate_jobs(
+    runs: str | os.PathLike[str],
+    label: str,
+    scale: float,
+    start: np.datetime64 | None,
+    end: np.datetime64 | None,
+    series: Sequence[str],
+    figures: Sequence[ReportedFigure] = (),
+    path: Path | None = None,
+) -> list[Job]:
+    """One job per replicate of a runs.parquet file (sim-ensemble's own summary reads it so);
+    raise :class:`JobError` if any replicate is unusable, so an ensemble is used whole or not."""
+    import pyarrow as pa
 
-    if figures:
-        fit_columns = [c for c in _fit_series(figures) if c in df.columns]
-        run = Trajectory(pd.DataFrame({"date": days, **{c: df[c] for c in fit_columns}}), scale)
-        job.fit = {f.id: (f.simulated(run, scale) if f.series in df.columns else None) for f in figures}
-    return job
+    from sim.ensemble_tables import iter_replicates
+
+    runs = Path(runs)
+    required, optional = _columns_wanted(series, figures)
+    jobs: list[Job] = []
+    try:
+        available = runs_columns(runs)
+        absent = [c for c in required if c not in available]
+        if absent:
+            raise JobError(f"{RUNS} has no column {', '.join(absent)}")
+        wanted = [*required, *(c for c in optional if c in available)]
+        for replicate, _, days, values in iter_replicates(runs, wanted):
+            table = f"{RUNS}, replicate {replicate}"
+            columns = {c: values[c].astype(np.float32) for c in wanted}
+            if any(np.isnan(v).any() for v in columns.values()):
+                raise JobError(f"{table}: missing values")
+            _check_days(days, start, end, table)
+            jobs.append(_make_job(path or runs.parent, label, scale, days, columns, series, figures))
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        first_line = (str(exc).splitlines() or [""])[0]
+        raise JobError(f"unreadable {RUNS}: {type(exc).__name__}: {first_line}") from None
+    if not jobs:
+        raise JobError(f"{RUNS} has no rows")
+    return jobs
+
+
+def read_jobs(
+    path: str | os.PathLike[str],
+    series: Sequence[str],
+    by: Sequence[str] = (),
+    figures: Sequence[ReportedFigure] = (),
+) -> list[Job]:
+    """The runs of one job folder: a sim-ensemble job (it holds runs.parquet, which the app
+    writes last) gives one per replicate, a sim-run job one."""
+    path = Path(path)
+    if not (path / RUNS).is_file():
+        return [read_job(path, series, by, figures)]
+    label, scale, start, end = _job_config(path, by)
+    return replicate_jobs(path / RUNS, label, scale, start, end, series, figures, path=path)
 
 
 # ---------------------------------------------------------------- statistics
@@ -381,6 +472,12 @@ class _Summary:
     rolling: dict[str, tuple[pd.DatetimeIndex, dict[str, np.ndarray]]]
     kinds: tuple[pd.DatetimeIndex, dict[str, np.ndarray]] | None
     covered: dict[str, bool | None]
+
+
+def add_jobs(groups: dict[str, _Group], jobs: Iterable[Job]) -> None:
+    """Add jobs to the group of their label (groups keep the order of first appearance)."""
+    for job in jobs:
+        groups.setdefault(job.label, _Group(job.label)).add(job)
 
 
 def _days_index(first_day: int, n: int) -> pd.DatetimeIndex:
@@ -486,12 +583,12 @@ def _unique_names(labels: Sequence[str]) -> dict[str, str]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=_PROG,
-        description="Summarise the jobs of sim-run multiruns as ensembles (median and 50/90 % bands per "
-        "group) and check them against the reported figures.",
+        description="Summarise the jobs of sim-run multiruns and the replicates of sim-ensemble jobs as "
+        "ensembles (median and 50/90 % bands per group) and check them against the reported figures.",
         epilog="Put FOLDERs first: --by and --series take every following word. Exit status 1 when no "
         "job is usable, 2 on a usage error.",
     )
-    parser.add_argument("folders", nargs="+", metavar="FOLDER", help="multirun folders (or job folders)")
+    parser.add_argument("folders", nargs="+", metavar="FOLDER", help="multirun folders, sim-ensemble folders or job folders")
     parser.add_argument(
         "--by", nargs="+", action="extend", default=[], metavar="KEY",
         help="dotted config keys that split groups besides scenario.name, e.g. model.ceasefire.strength",
@@ -522,7 +619,7 @@ def _check_first(jobs: Sequence[Path], series: Sequence[str], by: Sequence[str])
     for job in jobs:
         try:
             config = read_config(job / ".hydra" / "config.yaml", by)
-            header = pd.read_csv(job / "timeseries.csv", nrows=0).columns
+            header = _read_header(job)
         except (JobError, OSError, ValueError, pd.errors.ParserError, yaml.YAMLError):
             continue
         problems = []
@@ -535,6 +632,45 @@ def _check_first(jobs: Sequence[Path], series: Sequence[str], by: Sequence[str])
             problems.append(f"--by key {', '.join(unknown_keys)} is not in {job / '.hydra' / 'config.yaml'}")
         return "; ".join(problems) or None
     return None
+
+
+def _read_header(job: Path) -> list[str]:
+    if (job / RUNS).is_file():
+        return [c for c in runs_columns(job / RUNS) if c not in ("replicate", "seed")]
+    return list(pd.read_csv(job / "timeseries.csv", nrows=0).columns)
+
+
+def write_summary(
+    groups: dict[str, _Group],
+    series: Sequence[str],
+    figures: Sequence[ReportedFigure],
+    out: Path,
+    draw: bool = True,
+) -> list[_Summary]:
+    """Write ensemble.csv, fit_summary.csv and (if ``draw``) the figures of these groups into
+    ``out``; the groups are emptied on the way. Shared by sim-compare and sim-ensemble."""
+    out.mkdir(parents=True, exist_ok=True)
+    summaries: list[_Summary] = []
+    fit_rows: list[dict] = []
+    with atomic_path(out / "ensemble.csv") as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(",".join(ENSEMBLE_COLUMNS) + "\n")
+            for label in list(groups):
+                summary, rows = _reduce_group(groups.pop(label), series, figures, fh)
+                summaries.append(summary)
+                fit_rows.extend(rows)
+    with atomic_path(out / "fit_summary.csv") as tmp:
+        pd.DataFrame(fit_rows, columns=list(FIT_SUMMARY_COLUMNS)).to_csv(tmp, index=False, lineterminator="\n")
+    if draw:
+        _write_figures(summaries, series, figures, out)
+    return summaries
+
+
+def coverage_line(summary: _Summary) -> str:
+    """``historical: 20 jobs; 13/25 reported figures inside the 90% interval``."""
+    compared = [v for v in summary.covered.values() if v is not None]
+    return (f"{summary.label}: {_count(summary.n_jobs, 'job')}; {sum(compared)}/{len(compared)} reported "
+            "figures inside the 90% interval")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -567,43 +703,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     figures = load_reported()
     groups: dict[str, _Group] = {}
-    skipped = 0
+    skipped = ensembles = replicates = 0
     # disable=None: a bar on a terminal only, so logs get clean one-line messages.
     bar = tqdm(jobs, desc="jobs", unit="job", file=sys.stderr, disable=True if args.no_progress else None,
                mininterval=0.5)
     for path in bar:
         try:
-            job = read_job(path, series, by, figures)
+            runs = read_jobs(path, series, by, figures)
         except JobError as exc:
             skipped += 1
             _say(f"skipped {path}: {exc}")
             continue
-        groups.setdefault(job.label, _Group(job.label)).add(job)
+        if (path / RUNS).is_file():
+            ensembles += 1
+            replicates += len(runs)
+        add_jobs(groups, runs)
     bar.close()
     used = sum(g.n_jobs for g in groups.values())
-    print(f"{_PROG}: {_count(used, 'job')} used in {_count(len(groups), 'group')}, {skipped} skipped", file=sys.stderr)
+    from_ensembles = f" ({replicates} replicates of {_count(ensembles, 'ensemble')})" if ensembles else ""
+    print(f"{_PROG}: {_count(used, 'job')} used in {_count(len(groups), 'group')}{from_ensembles}, {skipped} skipped",
+          file=sys.stderr)
     if not used:
         print(f"{_PROG}: no usable job; nothing written", file=sys.stderr)
         return 1
 
-    out.mkdir(parents=True, exist_ok=True)
-    summaries: list[_Summary] = []
-    fit_rows: list[dict] = []
-    with atomic_path(out / "ensemble.csv") as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(",".join(ENSEMBLE_COLUMNS) + "\n")
-            for label in list(groups):
-                summary, rows = _reduce_group(groups.pop(label), series, figures, fh)
-                summaries.append(summary)
-                fit_rows.extend(rows)
-    with atomic_path(out / "fit_summary.csv") as tmp:
-        pd.DataFrame(fit_rows, columns=list(FIT_SUMMARY_COLUMNS)).to_csv(tmp, index=False, lineterminator="\n")
-
-    _write_figures(summaries, series, figures, out)
-
+    summaries = write_summary(groups, series, figures, out)
     for s in summaries:
-        compared = [v for v in s.covered.values() if v is not None]
-        print(f"{s.label}: {_count(s.n_jobs, 'job')}; {sum(compared)}/{len(compared)} reported figures inside the 90% interval")
+        print(coverage_line(s))
     print(f"outputs in {out}")
     return 0
 
