@@ -36,6 +36,9 @@ def load_config(cfg: Config | DictConfig | None = None, **overrides: Any) -> Con
         from sim.compose import compose
         cfg = compose([f"{k}={v}" for k, v in overrides.items()])
         overrides = {}
+    if isinstance(cfg, Config) and not overrides:  # already typed (ensembles build thousands)
+        validate(cfg)
+        return cfg
     if isinstance(cfg, Config):
         cfg = OmegaConf.structured(cfg)
     for key, value in overrides.items():
