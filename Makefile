@@ -32,9 +32,11 @@ app: $(STAMP)
 studies: $(STAMP)
 	$(PY) experiments/studies.py
 
-## time a national-scale historical run; prints one JSON line
+## time a national-scale historical run against a Mesa reference, and the whole sim-run command;
+## one JSON line each
 bench: $(STAMP)
 	$(PY) benchmarks/bench_run.py
+	$(PY) benchmarks/bench_cli.py
 
 ## time a 100-job seed ensemble: joblib on 2 workers against one job at a time; one JSON line
 .PHONY: bench-sweep

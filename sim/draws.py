@@ -33,6 +33,31 @@ def pick(cum: np.ndarray, total: float, rng) -> int:
 
 
 @njit(cache=True)
+def guide(cum: np.ndarray, total: float) -> np.ndarray:
+    """A guide table for many picks from one `cum`: entry k is the first index whose cumulative
+    sum exceeds k / len(cum) of the total, so a pick starts next to its answer."""
+    m = len(cum)
+    table = np.empty(m, np.int64)
+    j = 0
+    for k in range(m):
+        while j < m - 1 and cum[j] <= k * total / m:
+            j += 1
+        table[k] = j
+    return table
+
+
+@njit(cache=True)
+def pick_guided(cum: np.ndarray, total: float, table: np.ndarray, rng) -> int:
+    """The same draw as `pick`, found from the guide table by a short forward scan."""
+    x = rng.random() * total
+    k = min(int(x / total * len(cum)), len(cum) - 1)
+    j = table[max(k - 1, 0)]  # one bucket back: safe whatever the rounding of x / total
+    while j < len(cum) - 1 and cum[j] <= x:
+        j += 1
+    return j
+
+
+@njit(cache=True)
 def poisson_split(rates: np.ndarray, rng, out: np.ndarray) -> int:
     """out[i] ~ Poisson(rates[i]), independently; returns the total."""
     cum = np.cumsum(rates)
@@ -74,8 +99,10 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     if blows == 0:
         return done
     agent = np.empty(blows, np.int64)
+    many = blows > 32  # then a guide table pays for itself
+    table = guide(cum, total) if many else np.empty(0, np.int64)
     for b in range(blows):
-        agent[b] = pick(cum, total, rng)
+        agent[b] = pick_guided(cum, total, table, rng) if many else pick(cum, total, rng)
         out[agent[b]] += 1
     # a member hit twice counts once: only agents hit more than once need their members drawn
     for b in range(blows):

@@ -43,6 +43,13 @@ def test_binomial_split_has_each_agents_binomial_distribution():
         assert draws[:, i].mean() == pytest.approx(mean, abs=4 * np.sqrt(var / 40_000))
         assert draws[:, i].var() == pytest.approx(var, rel=0.05)
     assert abs(np.corrcoef(draws[:, 2], draws[:, 3])[0, 1]) < 0.03
+    # many blows a day (the guided placement): still each agent's binomial
+    many = _replicate_binomial(np.full(60, 1000, np.int64), np.linspace(0.001, 0.01, 60),
+                               np.random.default_rng(4), 4_000)
+    expected = 1000 * np.linspace(0.001, 0.01, 60)
+    se = np.sqrt(expected * (1 - expected / 1000) / 4_000)
+    assert np.all(np.abs(many.mean(0) - expected) < 4.5 * se)
+    assert many.sum(1).var() == pytest.approx((expected * (1 - expected / 1000)).sum(), rel=0.08)
     # a shared probability broadcasts
     shared = _replicate_binomial(np.array([5, 50], np.int64), np.array([0.2]),
                                  np.random.default_rng(2), 40_000)
