@@ -74,25 +74,28 @@ def poisson_split(rates: np.ndarray, rng, out: np.ndarray) -> int:
 @njit(cache=True)
 def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     """out[i] ~ Binomial(n[i], p[i]), independently; returns the total. p may be a scalar
-    broadcast as a one-element array."""
+    broadcast as a one-element array.
+
+    Blows are thrown at a rate n p / (1 - p) per agent (no logarithm needed) and each is kept
+    with probability -log(1 - p) (1 - p) / p <= 1: a thinned Poisson process, with the rate
+    -n log(1 - p) of the construction above, so logarithms are taken only for the few blows
+    thrown, not for every agent."""
     m = len(n)
     shared = len(p) == 1
     weight = np.zeros(m)
     out[:] = 0
-    blow = -np.log1p(-p[0]) if shared and p[0] < 1.0 else 0.0  # mean blows per member
+    done = 0
     for i in range(m):
         q = p[0] if shared else p[i]
         if n[i] <= 0 or q <= 0.0:
             continue
         if q >= 1.0:  # everyone: no draw
             out[i] = n[i]
+            done += n[i]
         else:
-            weight[i] = n[i] * (blow if shared else -np.log1p(-q))
+            weight[i] = n[i] * q / (1.0 - q)
     cum = np.cumsum(weight)
     total = cum[-1] if m else 0.0
-    done = 0
-    for i in range(m):
-        done += out[i]
     if total <= 0.0:
         return done
     blows = rng.poisson(total)
@@ -101,11 +104,16 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     agent = np.empty(blows, np.int64)
     many = blows > 32  # then a guide table pays for itself
     table = guide(cum, total) if many else np.empty(0, np.int64)
+    kept = 0
     for b in range(blows):
-        agent[b] = pick_guided(cum, total, table, rng) if many else pick(cum, total, rng)
-        out[agent[b]] += 1
+        i = pick_guided(cum, total, table, rng) if many else pick(cum, total, rng)
+        q = p[0] if shared else p[i]
+        if rng.random() * q < -np.log1p(-q) * (1.0 - q):  # keep: probability -log(1-q)(1-q)/q
+            agent[kept] = i
+            kept += 1
+            out[i] += 1
     # a member hit twice counts once: only agents hit more than once need their members drawn
-    for b in range(blows):
+    for b in range(kept):
         i = agent[b]
         hits = out[i]
         if hits < 2 or weight[i] < 0:
@@ -119,10 +127,10 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
             distinct += members[h] != members[h - 1]
         out[i] = distinct
         weight[i] = -1.0  # resolved
-    total_hit = 0
     for i in range(m):
-        total_hit += out[i]
-    return total_hit
+        if weight[i] != 0.0:  # agents drawn for (those taken whole are already counted)
+            done += out[i]
+    return done
 
 
 @njit(cache=True)
