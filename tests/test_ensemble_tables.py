@@ -109,3 +109,16 @@ def test_params_keep_types_and_an_unset_lever(tmp_path):
     assert params["model.levers.leaders_moved"].isna().all()
     assert (params["model.grid.width"] == 80).all() and params["model.grid.width"].dtype == pd.Int64Dtype()
     assert (params["model.border.kill_rate"] == 2e-4).all()
+
+
+def test_pandas_reads_both_files(tmp_path):
+    """The way docs/SWEEPS.md reads them: pd.read_parquet, with whichever engine is installed."""
+    tables = [daily(0, ("baseline", "mano_dura", "truce")), daily(1), daily(2)]
+    write(tmp_path / "runs.parquet", tables, batch=2)
+    runs = pd.read_parquet(tmp_path / "runs.parquet", columns=["replicate", "date", "homicides", "policies"])
+    assert list(runs.replicate) == [0] * DAYS + [1] * DAYS + [2] * DAYS
+    assert runs.date.iloc[DAYS - 1] == pd.Timestamp("2011-02-09")
+    assert (runs.homicides.to_numpy() == np.concatenate([t["homicides"] for t in tables])).all()
+    assert list(runs.policies.astype(str)) == [p for t in tables for p in t["policies"]]
+    write_params(tmp_path / "params.parquet", [(r, r, {"model.scale": (float, 0.05)}) for r in range(2)])
+    assert pd.read_parquet(tmp_path / "params.parquet")["model.scale"].tolist() == [0.05, 0.05]
