@@ -340,8 +340,6 @@ def replicate_jobs(
 ) -> list[Job]:
     """One job per replicate of a runs.parquet file (sim-ensemble's own summary reads it so);
     raise :class:`JobError` if any replicate is unusable, so an ensemble is used whole or not."""
-    import pyarrow as pa
-
     from sim.ensemble_tables import iter_replicates
 
     runs = Path(runs)
@@ -360,7 +358,7 @@ def replicate_jobs(
                 raise JobError(f"{table}: missing values")
             _check_days(days, start, end, table)
             jobs.append(_make_job(path or runs.parent, label, scale, days, columns, series, figures))
-    except (OSError, ValueError, pa.ArrowException) as exc:
+    except (OSError, ValueError) as exc:  # ensemble_tables.UnreadableTable is a ValueError
         first_line = (str(exc).splitlines() or [""])[0]
         raise JobError(f"unreadable {RUNS}: {type(exc).__name__}: {first_line}") from None
     if not jobs:

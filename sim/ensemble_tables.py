@@ -1,16 +1,22 @@
 """An ensemble's tables on disk: ``runs.parquet`` and ``params.parquet`` (DESIGN.md section 5).
 
 ``runs.parquet`` holds one row per replicate and day: ``replicate`` and ``seed`` (int32),
-``date`` (date32), then every column of the model's daily table in its order: integer series
-as int32, real series as float32, ``policies`` dictionary-encoded. Rows run by replicate, then
-date; each row group holds one batch of whole replicates. The file is zstd-compressed.
+``date`` (a timestamp at midnight, millisecond unit), then every column of the model's daily
+table in its order: integer series as int32, real series as float32, ``policies`` dictionary-
+encoded (a pandas categorical, with the same categories in every row group). Rows run by
+replicate, then date; each row group holds one batch of whole replicates. The file is
+ZSTD-compressed.
 
 ``params.parquet`` holds one row per replicate: ``replicate``, ``seed`` and every numeric leaf
 of the replicate's ``cfg.model`` under its dotted override key (``model.border.kill_rate``),
-int64 or float64 by the schema's type, so that a replicate can be rerun from its row.
+int64 or float64 by the schema's type (nullable: an unset optional lever stays null), so that a
+replicate can be rerun from its row.
 
-Both are written with pyarrow, deterministically: the same replicates in the same batches give
-the same bytes.
+Both are written with fastparquet, deterministically: the same replicates in the same batches
+give the same bytes (its footer names the fastparquet and pandas versions, nothing of the time
+or the path). fastparquet, not pyarrow: pandas imports pyarrow at ``import pandas`` whenever it
+is installed, which costs every process of the project its memory and import time; fastparquet
+is imported only by code that reads or writes these files.
 """
 
 from __future__ import annotations
@@ -22,15 +28,25 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 RUNS = "runs.parquet"
 PARAMS = "params.parquet"
 KEYS = ("replicate", "seed", "date")
-COMPRESSION = "zstd"
+COMPRESSION = "ZSTD"  # about half the size of SNAPPY; GZIP is a little smaller but slower to write
 _INT32 = np.iinfo(np.int32)
-_TEXT = pa.dictionary(pa.int32(), pa.string())
+
+
+class UnreadableTable(ValueError):
+    """A runs.parquet that cannot be read (truncated, corrupt, or not parquet at all)."""
+
+
+def _unreadable() -> tuple[type[BaseException], ...]:
+    """What fastparquet raises on a damaged file: a bad footer or page header (OSError,
+    UnicodeDecodeError, JSONDecodeError, KeyError, IndexError, EOFError), a bad compressed page
+    (cramjam's DecompressionError, RuntimeError)."""
+    import cramjam
+
+    return (OSError, ValueError, KeyError, IndexError, EOFError, RuntimeError, cramjam.DecompressionError)
 
 
 # ---------------------------------------------------------------- runs.parquet
@@ -59,25 +75,12 @@ def compact_columns(frame) -> dict[str, np.ndarray]:
     return out
 
 
-def _schema(columns: Mapping[str, np.ndarray]) -> pa.Schema:
-    """The file's schema, from the first replicate's columns."""
-    fields = [pa.field("replicate", pa.int32(), nullable=False), pa.field("seed", pa.int32(), nullable=False),
-              pa.field("date", pa.date32(), nullable=False)]
-    for name, values in columns.items():
-        if name == "date":
-            continue
-        if values.dtype == object:
-            kind = _TEXT
-        else:
-            kind = pa.from_numpy_dtype(values.dtype)
-        fields.append(pa.field(name, kind))
-    return pa.schema(fields)
-
-
 class RunsWriter:
     """Streams replicates into runs.parquet, one row group per ``batch`` replicates, so that
-    memory holds one batch at a time. The schema comes from the first replicate; a later one
-    with other columns is an error."""
+    memory holds one batch at a time. The columns, their dtypes and the categories of each text
+    column come from the first batch (every replicate of an ensemble runs the same scenario, so
+    it has every policy label); a later replicate with other columns, dtypes or labels is an
+    error, never a silently different file."""
 
     def __init__(self, path: str | os.PathLike[str], batch: int) -> None:
         if batch < 1:
@@ -87,66 +90,85 @@ class RunsWriter:
         self.rows = 0
         self.replicates = 0
         self._pending: list[tuple[int, int, Mapping[str, np.ndarray]]] = []
-        self._writer: pq.ParquetWriter | None = None
-        self._schema: pa.Schema | None = None
+        self._dtypes: dict[str, np.dtype] | None = None  # date and the series, from the first replicate
+        self._categories: dict[str, list[str]] = {}  # of each text column, from the first batch
 
     def __enter__(self) -> "RunsWriter":
         return self
 
     def __exit__(self, kind, *_) -> None:
-        if kind is None:
+        if kind is None:  # a failed ensemble: the caller removes the file; nothing is left open
             self.close()
-        elif self._writer is not None:  # a failed ensemble: the caller removes the file
-            self._writer.close()
-            self._writer = None
 
     def add(self, replicate: int, seed: int, columns: Mapping[str, np.ndarray]) -> None:
-        if self._schema is None:
-            self._schema = _schema(columns)
-        names = [f.name for f in self._schema][len(KEYS) - 1:]  # date and the series
-        if list(columns) != names:
-            raise ValueError(f"replicate {replicate}: columns {list(columns)} differ from the first "
-                             f"replicate's {names}")
+        dtypes = {name: np.asarray(values).dtype for name, values in columns.items()}
+        if self._dtypes is None:
+            self._dtypes = dtypes
+        if list(dtypes) != list(self._dtypes):
+            raise ValueError(f"replicate {replicate}: columns {list(dtypes)} differ from the first "
+                             f"replicate's {list(self._dtypes)}")
+        changed = [n for n in dtypes if dtypes[n] != self._dtypes[n]]
+        if changed:
+            raise ValueError(f"replicate {replicate}: column {changed[0]} is {dtypes[changed[0]]}, "
+                             f"the first replicate's {self._dtypes[changed[0]]}")
         self._pending.append((int(replicate), int(seed), columns))
         if len(self._pending) >= self.batch:
             self._flush()
 
+    def _frame(self):
+        import pandas as pd
+
+        lengths = [len(c["date"]) for _, _, c in self._pending]
+        data = {
+            "replicate": np.repeat([r for r, _, _ in self._pending], lengths).astype(np.int32),
+            "seed": np.repeat([s for _, s, _ in self._pending], lengths).astype(np.int32),
+        }
+        for name, dtype in self._dtypes.items():
+            values = np.concatenate([c[name] for _, _, c in self._pending])
+            if name == "date":
+                data[name] = values.astype("datetime64[ms]")  # fastparquet has no date type: midnight
+            elif dtype == object:
+                categories = self._categories.setdefault(name, sorted(set(values)))
+                codes = pd.Index(categories).get_indexer(values)
+                if (codes < 0).any():  # a label the first batch did not have
+                    raise ValueError(f"column {name}: value {values[codes < 0][0]!r} is not among the "
+                                     f"first batch's {categories}")
+                data[name] = pd.Categorical.from_codes(codes, categories=categories)
+            else:
+                data[name] = values
+        return pd.DataFrame(data)
+
     def _flush(self) -> None:
         if not self._pending:
             return
-        schema = self._schema
-        lengths = [len(c["date"]) for _, _, c in self._pending]
-        arrays = [
-            pa.array(np.repeat([r for r, _, _ in self._pending], lengths).astype(np.int32), pa.int32()),
-            pa.array(np.repeat([s for _, s, _ in self._pending], lengths).astype(np.int32), pa.int32()),
-        ]
-        for field in schema:
-            if field.name in ("replicate", "seed"):
-                continue
-            values = np.concatenate([c[field.name] for _, _, c in self._pending])
-            if field.type == _TEXT:
-                arrays.append(pa.array(values, pa.string()).dictionary_encode())
-            else:
-                arrays.append(pa.array(values, field.type))  # safe cast: a lossy one raises
-        table = pa.Table.from_arrays(arrays, schema=schema)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, schema, compression=COMPRESSION)
-        self._writer.write_table(table, row_group_size=len(table))
-        self.rows += len(table)
+        import fastparquet
+
+        frame = self._frame()
+        # one call, one row group; later calls append it and rewrite the footer
+        fastparquet.write(str(self.path), frame, row_group_offsets=[0], compression=COMPRESSION,
+                          write_index=False, has_nulls=False, append=self.rows > 0)
+        self.rows += len(frame)
         self.replicates += len(self._pending)
         self._pending.clear()
 
     def close(self) -> None:
         self._flush()
-        if self._writer is None:
+        if not self.rows:
             raise ValueError("no replicate was added; runs.parquet would be empty")
-        self._writer.close()
-        self._writer = None
+
+
+def _open(path: str | os.PathLike[str]):
+    import fastparquet
+
+    try:
+        return fastparquet.ParquetFile(str(path))
+    except _unreadable() as exc:
+        raise UnreadableTable(f"{type(exc).__name__}: {exc}") from None
 
 
 def runs_columns(path: str | os.PathLike[str]) -> list[str]:
     """The column names of a runs.parquet file."""
-    return list(pq.read_schema(path).names)
+    return list(_open(path).columns)
 
 
 def iter_replicates(
@@ -154,9 +176,13 @@ def iter_replicates(
 ) -> Iterator[tuple[int, int, np.ndarray, dict[str, np.ndarray]]]:
     """``(replicate, seed, days, {column: values})`` for each replicate of a runs.parquet file,
     in file order, reading one row group at a time. ``days`` is datetime64[D]; values keep the
-    file's dtype (text columns as objects). Raises ValueError if a replicate's rows are split."""
-    file = pq.ParquetFile(path)
+    file's dtype (text columns as objects). Raises UnreadableTable (a ValueError) if the file is
+    damaged, ValueError if a replicate's rows are split or a value is missing."""
+    file = _open(path)
     wanted = ["replicate", "seed", "date", *[c for c in dict.fromkeys(columns) if c not in KEYS]]
+    absent = [c for c in wanted if c not in file.columns]
+    if absent:
+        raise ValueError(f"no column {', '.join(absent)}")
     carry: dict[str, np.ndarray] | None = None
     seen: set[int] = set()
 
@@ -175,9 +201,15 @@ def iter_replicates(
         rest = None if final else {c: v[starts[last]:] for c, v in chunk.items()}
         return rest
 
-    for g in range(file.num_row_groups):
-        table = file.read_row_group(g, columns=wanted)
-        chunk = {c: _numpy(table.column(c), c) for c in wanted}
+    groups = file.iter_row_groups(columns=wanted)
+    while True:
+        try:
+            table = next(groups, None)
+        except _unreadable() as exc:
+            raise UnreadableTable(f"{type(exc).__name__}: {exc}") from None
+        if table is None:
+            break
+        chunk = {c: _numpy(table[c], c) for c in wanted}
         if carry is not None:
             chunk = {c: np.concatenate([carry[c], chunk[c]]) for c in wanted}
         if not len(chunk["replicate"]):
@@ -187,14 +219,15 @@ def iter_replicates(
         yield from pieces(carry, final=True)
 
 
-def _numpy(column: pa.ChunkedArray, name: str) -> np.ndarray:
-    if column.null_count:
+def _numpy(column, name: str) -> np.ndarray:
+    """A column of a row group as numpy; NaN in a real series is a value, any other gap is not."""
+    if column.dtype.kind != "f" and column.isna().any():
         raise ValueError(f"missing values in column {name}")
-    if pa.types.is_dictionary(column.type) or pa.types.is_string(column.type):
-        return column.to_numpy().astype(object)
-    if pa.types.is_date32(column.type):
+    if column.dtype.kind == "M":
         return column.to_numpy().astype("datetime64[D]")
-    return column.to_numpy()
+    if column.dtype.kind in "biuf":
+        return column.to_numpy()
+    return column.to_numpy(dtype=object)  # text (categorical or strings)
 
 
 # ---------------------------------------------------------------- params.parquet
@@ -227,18 +260,21 @@ def numeric_leaves(node: Any, prefix: str = "model") -> dict[str, tuple[type, An
 
 def write_params(path: str | os.PathLike[str], rows: Sequence[tuple[int, int, Mapping[str, tuple[type, Any]]]]) -> None:
     """params.parquet from ``(replicate, seed, numeric_leaves(cfg.model))`` per replicate."""
+    import fastparquet
+    import pandas as pd
+
     if not rows:
         raise ValueError("no replicate; params.parquet would be empty")
     keys = list(rows[0][2])
-    fields = [pa.field("replicate", pa.int32(), nullable=False), pa.field("seed", pa.int32(), nullable=False)]
-    fields += [pa.field(k, pa.int64() if rows[0][2][k][0] is int else pa.float64()) for k in keys]
-    data: dict[str, list] = {"replicate": [r for r, _, _ in rows], "seed": [s for _, s, _ in rows]}
+    data: dict[str, Any] = {"replicate": np.array([r for r, _, _ in rows], dtype=np.int32),
+                            "seed": np.array([s for _, s, _ in rows], dtype=np.int32)}
     for key in keys:
-        data[key] = [leaves[key][1] for _, _, leaves in rows]
-    table = pa.Table.from_pydict(data, schema=pa.schema(fields))
-    pq.write_table(table, path, compression=COMPRESSION)
+        kind = "Int64" if rows[0][2][key][0] is int else "Float64"  # nullable: None stays null
+        data[key] = pd.array([leaves[key][1] for _, _, leaves in rows], dtype=kind)
+    fastparquet.write(str(path), pd.DataFrame(data), compression=COMPRESSION, write_index=False,
+                      has_nulls=keys)
 
 
 def read_params(path: str | os.PathLike[str]):
     """params.parquet as a pandas DataFrame, one row per replicate."""
-    return pq.read_table(path).to_pandas()
+    return _open(path).to_pandas()
