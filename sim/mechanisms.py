@@ -153,11 +153,9 @@ def border_killings(C, T, P, rng, E) -> None:
         if E.victims[i] > C.street[i]:
             excess += E.victims[i] - C.street[i]
             E.victims[i] = C.street[i]
-    while excess > 0:  # a killer picked at random among those with kills left
-        i = pick_nonempty(E.by_killer, 0, len(E.by_killer), rng)
-        if i < 0:
-            i = np.flatnonzero(E.by_killer > 0)[0]
-        E.by_killer[i] -= 1
+    while excess > 0:  # a killer drawn uniformly among those with kills left
+        killers = np.flatnonzero(E.by_killer > 0)
+        E.by_killer[killers[rng.integers(0, len(killers))]] -= 1
         excess -= 1
 
 
