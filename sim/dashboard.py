@@ -30,7 +30,8 @@ from sim.figures import (_KIND_COLOURS, _KIND_COLUMNS, _SECURITY_SERIES, _STATUS
                          _format_date_axis, _per_day_level, _policy_periods, _segment,
                          _shade_policies, draw_territory)
 from sim.model import GangViolenceModel
-from sim.observation import compare, load_reported
+from sim.observation import compare
+from sim.reported import load_reported
 
 # Mesa's function/method loggers log every call at DEBUG; under solara's logging set-up that
 # floods the console and slows every frame.

@@ -222,7 +222,7 @@ def unit_to_values(parameters: Sequence[Parameter], unit_row: Sequence[float]) -
 
 # ----------------------------------------------------------------------------- outputs
 def loss_figures() -> list:
-    from sim.observation import load_reported
+    from sim.reported import load_reported
 
     return [f for f in load_reported() if f.weight > 0]
 
@@ -230,7 +230,7 @@ def loss_figures() -> list:
 def _period_figure(name: str, start: dt.date, end: dt.date):
     """A homicides-per-day window as a (weightless) figure, so that simulate_figures reduces
     it with the same window arithmetic as the reported figures."""
-    from sim.observation import ReportedFigure
+    from sim.reported import ReportedFigure
 
     return ReportedFigure(id=name, series="homicides", start=start, end=end, kind="mean",
                           value=1.0, ref_start=None, ref_end=None, tolerance=0.25,
