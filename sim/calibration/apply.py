@@ -80,7 +80,8 @@ def read_model_yaml(path: str | Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        raise SystemExit("usage: python -m sim.calibration.apply <calibrated.yaml>")
+        print("usage: python -m sim.calibration.apply <calibrated.yaml>", file=sys.stderr)
+        sys.exit(2)
     source = Path(args[0])
     try:
         values = read_model_yaml(source)

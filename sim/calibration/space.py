@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from sim.calibration.config import SECTIONS
 from sim.config import ConfigError, ModelConfig
 
 
@@ -36,12 +37,9 @@ class Parameter:
 def parameter_fields() -> dict[str, dict[str, dataclasses.Field]]:
     """Model section -> name -> field of every numeric parameter (what a calibration can free
     and a sensitivity analysis can vary); the policy levers are not parameters."""
-    out = {}
-    for f in dataclasses.fields(ModelConfig):
-        if f.name != "levers" and dataclasses.is_dataclass(f.default_factory):
-            out[f.name] = {g.name: g for g in dataclasses.fields(f.default_factory)
-                           if g.type in ("float", "int", float, int)}
-    return out
+    sections = {f.name: f.default_factory for f in dataclasses.fields(ModelConfig)}
+    return {name: {g.name: g for g in dataclasses.fields(sections[name])
+                   if g.type in ("float", "int", float, int)} for name in SECTIONS}
 
 
 def check_name(section: str, name: str) -> dataclasses.Field:

@@ -29,7 +29,7 @@ class MorrisConfig:
 class SobolConfig:
     n: int = 64  # base samples, a power of 2 (runs: n x (top+2) x seeds)
     top: int = 5  # parameters with the largest Morris mu* on `select_by`; 0: Morris only
-    select_by: str = "loss"  # an output (loss, homicides_mean, homicides_<period>) or "any"
+    select_by: str = "loss"  # an output (loss, homicides_mean, homicides_<policy>) or "any"
 
 
 #: Policies whose periods in the scenario's timeline (sim.dates.policy_periods) are outputs.
