@@ -25,20 +25,48 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
+
+from sim.dates import Period, parse_date, policy_periods
+from sim.io import write_csv, write_text
+from sim.trajectory import Trajectory
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_ENSEMBLE = [sys.executable, "-m", "sim.ensemble"]  # the sim-ensemble of this interpreter
 BEGIN, END = "<!-- BEGIN ANSWER (experiments/studies.py) -->", "<!-- END ANSWER -->"
 
 
+#: The scenario whose policy periods (sim.dates.policy_periods) a study's window may name.
+HISTORY = "historical"
+
+
 @dataclass(frozen=True)
 class Window:
+    """A window of a study's question: calendar dates, or the period of `policy` in the
+    historical timeline (it then moves with the timeline, and its title shows its months)."""
     label: str
-    start: str
-    end: str
+    start: str | None = None
+    end: str | None = None
+    policy: str | None = None
+
+    def period(self, periods: Mapping[str, Period]) -> Period:
+        if self.policy is not None:
+            return periods[self.policy]
+        return Period(parse_date(self.start, f"{self.label}: start"),
+                      parse_date(self.end, f"{self.label}: end"))
+
+    def title(self, periods: Mapping[str, Period]) -> str:
+        if self.policy is None:
+            return self.label
+        period = self.period(periods)
+        return f"{self.label} ({period.start:%b %Y}-{period.end:%b %Y})"
+
+
+def policy(label: str, name: str) -> Window:
+    return Window(label, policy=name)
 
 
 @dataclass(frozen=True)
@@ -59,20 +87,19 @@ STUDIES = {
               "2014-2017 have had?", (Window("2014-2017", "2014-01-01", "2017-12-31"),), reference="historical"),
         Study("isolation_counterfactual", "What would 2016-2017 have looked like without the extraordinary "
               "measures (prison isolation of the leaders from April 2016)?",
-              (Window("Apr 2016-2017", "2016-04-01", "2017-12-31"), Window("2017", "2017-01-01", "2017-12-31")),
+              (policy("prison isolation", "prison_isolation"), Window("2017", "2017-01-01", "2017-12-31")),
               reference="historical"),
         Study("appeal_counterfactual", "What if the government had taken up the imprisoned leaders' letter of "
               "June 2015 and made a new truce instead of dismissing it?",
               (Window("16 Jul 2015-2017", "2015-07-16", "2017-12-31"), Window("2016", "2016-01-01", "2016-12-31")),
               reference="historical"),
         Study("no_truce", "What if the government had kept the iron fist in 2012 instead of brokering the truce?",
-              (Window("truce months (Mar 2012-Jul 2013)", "2012-03-09", "2013-07-08"),
-               Window("2012-2013", "2012-01-01", "2013-12-31")), reference="historical"),
+              (policy("truce months", "truce"), Window("2012-2013", "2012-01-01", "2013-12-31")),
+              reference="historical"),
         Study("leader_control", "Does violence rise or fall with the share of cliques that obey their "
               "imprisoned leaders, when the leaders order restraint (the truce) and when they order "
               "attacks (mano dura after the truce broke down)?",
-              (Window("restraint: truce (Mar 2012-May 2013)", "2012-03-09", "2013-05-31"),
-               Window("attack orders: 2015", "2015-01-01", "2015-12-31")),
+              (policy("restraint: truce", "truce"), Window("attack orders: 2015", "2015-01-01", "2015-12-31")),
               series=("homicides",), by="model.orders.obedience_mean"),
         Study("policy_comparison", "Which policy, held steady for 2011-2017, gives the fewest homicides and "
               "police killed?", (Window("2011-2017", "2011-01-01", "2017-12-31"),)),
@@ -80,25 +107,35 @@ STUDIES = {
 }
 
 
+def history_periods() -> dict[str, Period]:
+    """The policy periods of the historical scenario's timeline."""
+    from sim.compose import compose
+
+    return policy_periods(compose([f"scenario={HISTORY}"]).scenario)
+
+
 def _job_table(sweep: Path, series: tuple[str, ...], windows: tuple[Window, ...], by: str | None = None) -> pd.DataFrame:
     """One row per run (replicate of an ensemble job): scenario (with the `by` value), seed and
-    each series' total over each window (national units)."""
+    each series' total over each window (national units; NaN for a window the run does not
+    cover)."""
     from sim.compare import find_jobs, read_config
     from sim.ensemble_tables import RUNS, iter_replicates
 
+    periods = history_periods()
     rows = []
     for job in find_jobs(sweep):
         keys = ["scenario.name", "model.scale", *([by] if by else [])]
         cfg = read_config(job / ".hydra" / "config.yaml", keys)
         label = cfg["scenario.name"] + (f" {by.rsplit('.', 1)[-1]}={cfg[by]}" if by else "")
         for _, seed, days, values in iter_replicates(job / RUNS, series):
+            run = Trajectory(pd.DataFrame({"date": days, **values}), float(cfg["model.scale"]))
             row = {"scenario": label, "seed": seed}
             for w in windows:
-                inside = (days >= np.datetime64(w.start)) & (days <= np.datetime64(w.end))
-                covered = inside.sum() == (pd.Timestamp(w.end) - pd.Timestamp(w.start)).days + 1
+                period = w.period(periods)
                 for s in series:
-                    total = values[s][inside].sum(dtype=np.float64)
-                    row[f"{s} {w.label}"] = total / float(cfg["model.scale"]) if covered else np.nan
+                    row[f"{s} {w.title(periods)}"] = (run.window_sum(s, period.start, period.end)
+                                                      if run.covers(period.start, period.end)
+                                                      else np.nan)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -151,8 +188,8 @@ def answer(study: Study, table: pd.DataFrame, out: Path, seconds: float) -> dict
         lines += ["", f"The 90% interval of the runs covers {result['covered']} of {result['compared']} "
                   "reported figures (fit_summary.csv)."]
     text = "\n".join(lines) + "\n"
-    (out / "answer.md").write_text(text, encoding="utf-8")
-    (out / "answer.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_text(out / "answer.md", text)
+    write_text(out / "answer.json", json.dumps(result, indent=2) + "\n")
     return result
 
 
@@ -164,7 +201,7 @@ def _readme(study: Study, text: str) -> None:
     if BEGIN in body and END in body:
         head, rest = body.split(BEGIN, 1)
         tail = rest.split(END, 1)[1]
-        path.write_text(f"{head}{BEGIN}\n{text}{END}{tail}", encoding="utf-8")
+        write_text(path, f"{head}{BEGIN}\n{text}{END}{tail}")
 
 
 def run(name: str, results: Path, seeds: int | None, scale: float | None, workers: int, k: int, n: int) -> dict:
@@ -187,7 +224,7 @@ def run(name: str, results: Path, seeds: int | None, scale: float | None, worker
     if compare([str(sweep), "--out", str(out), "--no-progress", *(["--by", study.by] if study.by else [])]) != 0:
         raise SystemExit(f"{name}: sim-compare failed")
     table = _job_table(sweep, study.series, study.windows, study.by)
-    table.sort_values(["scenario", "seed"]).to_csv(out / "runs.csv", index=False)
+    write_csv(table.sort_values(["scenario", "seed"]), out / "runs.csv")
     result = answer(study, table, out, time.perf_counter() - t0)
     if results.resolve() == (ROOT / "results").resolve() and seeds is None and scale is None:
         _readme(study, (out / "answer.md").read_text(encoding="utf-8"))

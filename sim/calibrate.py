@@ -41,10 +41,10 @@ def app(cfg: DictConfig) -> float:
 
 def check(overrides: list[str]) -> None:
     """Compose and check the whole plan before anything is written."""
-    from sim.calibration.pipeline import plan
+    from sim.calibration.pipeline import make_plan
     from sim.compose import compose
 
-    plan(OmegaConf.to_object(compose(overrides, config_name="calibrate")))
+    make_plan(OmegaConf.to_object(compose(overrides, config_name="calibrate")))
 
 
 def _params_error(exc: BaseException) -> str | None:

@@ -49,9 +49,11 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.dates import parse_date
 from sim.ensemble_tables import RUNS, runs_columns
 from sim.io import atomic_path
-from sim.observation import ReportedFigure, Trajectory, load_reported
+from sim.reported import COMPARED_SERIES, ReportedFigure, load_reported
+from sim.trajectory import Trajectory
 
 __all__ = [
     "QUANTILES",
@@ -74,14 +76,9 @@ __all__ = [
 
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_NAMES: tuple[str, ...] = ("q05", "q25", "median", "q75", "q95")
-DEFAULT_SERIES: tuple[str, ...] = (
-    "homicides",
-    "police_killed",
-    "soldiers_killed",
-    "relatives_killed",
-    "gang_members_street",
-    "gang_members_prison",
-)
+# The series of the reported figures, without the model inputs (population, leaders moved).
+DEFAULT_SERIES: tuple[str, ...] = tuple(s for s in COMPARED_SERIES
+                                        if s not in ("population", "leaders_isolated"))
 ENSEMBLE_COLUMNS: tuple[str, ...] = ("date", "group", "series", "n", "median", "q05", "q25", "q75", "q95")
 FIT_SUMMARY_COLUMNS: tuple[str, ...] = (
     "group", "id", "series", "kind", "reported", "tolerance",
@@ -192,10 +189,9 @@ def group_label(scenario: str, by: Mapping[str, Any]) -> str:
 
 def _as_day(value: Any) -> np.datetime64 | None:
     try:
-        day = np.datetime64(str(value), "D")
-    except (ValueError, TypeError):
+        return np.datetime64(parse_date(value, "date"), "D")
+    except ValueError:
         return None
-    return None if np.isnat(day) else day
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 The dataclasses are the schema Hydra checks types against; the metadata of each field feeds
 `validate` (ranges) and the parameter tables of docs/ODD.md (meaning, unit, source), so the
-three can never drift apart.
+three can never drift apart. The defaults of the fitted parameters are data, not code: their
+calibrated values live in sim/data/calibrated.yaml (written by `python -m
+sim.calibration.apply`), and such a field's default is ``fitted("<section>.<name>")``.
 """
 
 from __future__ import annotations
@@ -10,20 +12,59 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
+import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from sim import dates
 
 PRISONS = ("max_security", "low_security", "isolation")
 GANGS = ("MS-13", "Barrio 18 Sureños", "Barrio 18 Revolucionarios")
 
+#: The calibrated values of the fitted parameters, packaged with the code.
+CALIBRATED_PATH = Path(__file__).resolve().parent / "data" / "calibrated.yaml"
+
+
+def _read_calibrated(path: Path) -> tuple[dict[str, float], list[str]]:
+    """'<section>.<name>' -> value, and the calibrated configs the file was written from."""
+    tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+    values = {f"{section}.{name}": value for section, names in tree["values"].items()
+              for name, value in names.items()}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{path}: values.{key}: {value!r} is not a number")
+    return values, list(tree.get("applied") or [])
+
+
+CALIBRATED, CALIBRATED_FROM = _read_calibrated(CALIBRATED_PATH)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    key: str
+
+
+def fitted(key: str) -> Any:
+    """The default of a fitted parameter: its calibrated value in sim/data/calibrated.yaml."""
+    if key not in CALIBRATED:
+        raise KeyError(f"{key}: no calibrated value in {CALIBRATED_PATH}")
+    return _Fitted(key)
+
 
 def P(default: Any, unit: str, doc: str, source: str = "assumed", lo: float | None = 0.0,
       hi: float | None = None) -> Any:
-    """A documented parameter: default, unit, meaning, source and accepted range."""
-    return field(default=default, metadata={"unit": unit, "doc": doc, "source": source,
-                                            "lo": lo, "hi": hi})
+    """A documented parameter: default (or ``fitted(key)``: its calibrated value), unit,
+    meaning, source and accepted range. A fitted parameter's source says so."""
+    metadata = {"unit": unit, "doc": doc, "source": source, "lo": lo, "hi": hi}
+    if isinstance(default, _Fitted):
+        metadata["fitted"] = default.key
+        if "fitted" not in source:
+            metadata["source"] = "fitted" if source == "assumed" else f"{source}; fitted"
+        default = CALIBRATED[default.key]
+    return field(default=default, metadata=metadata)
 
 
 def prob(default: float, doc: str, source: str = "assumed", unit: str = "probability") -> Any:
@@ -72,132 +113,135 @@ class LandscapeConfig:
 @dataclass
 class BorderViolenceConfig:
     """Rival cliques kill each other across shared borders; retaliation fades."""
-    kill_rate: float = P(0.0001534, "killings / member / day",
+    kill_rate: float = P(fitted("border.kill_rate"), "killings / member / day",
                          "killings of rivals per street member of a clique at aggression 1 with "
                          "a rival border", "fitted")
-    retaliation_per_killing: float = P(0.177, "aggression / killing",
-                                       "rise of a clique's urge to retaliate per member killed",
-                                       "003 ('chain of vengeance')")
-    retaliation_halflife_days: float = P(32.0, "days", "half-life of the urge to retaliate",
-                                         "assumed", lo=0.5)
+    retaliation_per_killing: float = P(fitted("border.retaliation_per_killing"),
+                                       "aggression / killing", "rise of a clique's urge to "
+                                       "retaliate per member killed", "003 ('chain of vengeance')")
+    retaliation_halflife_days: float = P(fitted("border.retaliation_halflife_days"), "days",
+                                         "half-life of the urge to retaliate", "assumed", lo=0.5)
     retaliation_cap: float = P(4.0, "aggression", "ceiling on the urge to retaliate", lo=0)
 
 
 @dataclass
 class LeaderOrdersConfig:
     """Imprisoned leaders' orders reach cliques through the prison's communication."""
-    comm_max_security: float = prob(0.235, "share of leaders' messages that get out of a "
-                                          "maximum-security prison", "000 ('partly cut off')")
+    comm_max_security: float = prob(fitted("orders.comm_max_security"), "share of leaders' "
+                                    "messages that get out of a maximum-security prison",
+                                    "000 ('partly cut off')")
     comm_low_security: float = prob(0.90, "share that gets out of a less restrictive prison",
                                     "000, 004")
     comm_isolation: float = prob(0.03, "share that gets out under isolation "
                                        "(extraordinary measures)", "002, 004")
-    visits_share: float = prob(0.324, "share of communication that goes through visits "
-                                    "(lost when visits stop)", "004", unit="share")
-    obedience_mean: float = prob(0.695, "mean share of orders a clique follows",
-                                 "004 ('they don't have the backing of all the groups')")
+    visits_share: float = prob(fitted("orders.visits_share"), "share of communication that goes "
+                               "through visits (lost when visits stop)", "004", unit="share")
+    obedience_mean: float = prob(fitted("orders.obedience_mean"), "mean share of orders a clique "
+                                 "follows", "004 ('they don't have the backing of all the "
+                                 "groups')")
     obedience_concentration: float = P(3.0, "1", "Beta concentration of obedience across "
                                                  "cliques (low = very unequal)", lo=0.1)
-    habit_halflife_days: float = P(231.9, "days", "half-life of the street's restraint habit "
-                                                "building up while a restraint order holds and "
-                                                "fading once it stops (0.5: no habit)",
-                                   "004 ('steadily escalated'), fitted", lo=0.5)
+    habit_halflife_days: float = P(fitted("orders.habit_halflife_days"), "days",
+                                   "half-life of the street's restraint habit building up while "
+                                   "a restraint order holds and fading once it stops (0.5: no "
+                                   "habit)", "004 ('steadily escalated')", lo=0.5)
     restraint_strength: float = prob(0.95, "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
-    attack_strength: float = P(5.919, "aggression", "aggression added by a fully received "
-                                                    "attack order (grievance built up)",
-                               "000 ('run up the numbers')")
-    opportunism_strength: float = P(1.256, "aggression", "aggression added by full street "
-                                                       "opportunism (members acting on their own "
-                                                       "once the leaders' deal has failed)",
+    attack_strength: float = P(fitted("orders.attack_strength"), "aggression",
+                               "aggression added by a fully received attack order (grievance "
+                               "built up)", "000 ('run up the numbers')")
+    opportunism_strength: float = P(fitted("orders.opportunism_strength"), "aggression",
+                                    "aggression added by full street opportunism (members acting "
+                                    "on their own once the leaders' deal has failed)",
                                     "000 ('the guy in the street wants to seize his "
                                     "opportunity'), M7")
-    opportunism_halflife_days: float = P(2427.0, "days", "half-life of street opportunism "
-                                                         "building up or fading", "000 (Tager)",
-                                         lo=0.5)
+    opportunism_halflife_days: float = P(fitted("orders.opportunism_halflife_days"), "days",
+                                         "half-life of street opportunism building up or fading",
+                                         "000 (Tager)", lo=0.5)
 
 
 @dataclass
 class TruceConfig:
     """Negotiated benefits buy restraint; withdrawn benefits turn into grievance."""
-    incentive_halflife_days: float = P(126.5, "days", "half-life of leaders' incentive to "
-                                                      "restrain once benefits stop", "000 (rise "
-                                                      "from June 2013)", lo=0.5)
+    incentive_halflife_days: float = P(fitted("truce.incentive_halflife_days"), "days",
+                                       "half-life of leaders' incentive to restrain once "
+                                       "benefits stop", "000 (rise from June 2013)", lo=0.5)
     incentive_rise_days: float = P(7.0, "days", "half-life of the incentive's rise once "
                                                 "benefits start", "000 (drop within days)",
                                    lo=0.5)
-    expectation_halflife_days: float = P(1720.0, "days", "memory of past benefits; unmet "
-                                                        "expectation (remembered minus current "
-                                                        "benefits) turns into grievance",
+    expectation_halflife_days: float = P(fitted("truce.expectation_halflife_days"), "days",
+                                         "memory of past benefits; unmet expectation (remembered "
+                                         "minus current benefits) turns into grievance",
                                          "000 (Wolf)", lo=0.5)
-    comfort_weight: float = prob(0.973, "weight of prison comfort (vs. negotiated benefits) in "
-                                      "what leaders count as benefits; a move back to maximum "
-                                      "security is a loss", "000 ('spurred the reaction')",
-                                 unit="share")
-    grievance_halflife_days: float = P(2765.0, "days", "half-life of grievance building up "
-                                                      "(gangs take time to see the deal is "
-                                                      "off)", "000 (Wolf, Tager)", lo=0.5)
+    comfort_weight: float = prob(fitted("truce.comfort_weight"), "weight of prison comfort (vs. "
+                                 "negotiated benefits) in what leaders count as benefits; a move "
+                                 "back to maximum security is a loss", "000 ('spurred the "
+                                 "reaction')", unit="share")
+    grievance_halflife_days: float = P(fitted("truce.grievance_halflife_days"), "days",
+                                       "half-life of grievance building up (gangs take time to "
+                                       "see the deal is off)", "000 (Wolf, Tager)", lo=0.5)
     extortion_rate: float = P(0.05, "extortions / member / day", "extortion of civilians per "
                                                                  "street member", "003, 004")
-    peace_extortion_gain: float = P(0.3322, "1", "rise of extortion per unit of restraint "
-                                              "(members turn from fighting to revenue)",
-                                    "003 ('extortion did go up')")
-    rearm_elasticity: float = P(0.7624, "1", "arms target = (extortion per member / baseline) ^ "
-                                          "this", "004 ('rearm and grow stronger')")
-    arms_halflife_days: float = P(622.0, "days", "half-life of arms moving to their target",
-                                  lo=0.5)
+    peace_extortion_gain: float = P(fitted("truce.peace_extortion_gain"), "1",
+                                    "rise of extortion per unit of restraint (members turn from "
+                                    "fighting to revenue)", "003 ('extortion did go up')")
+    rearm_elasticity: float = P(fitted("truce.rearm_elasticity"), "1", "arms target = (extortion "
+                                "per member / baseline) ^ this", "004 ('rearm and grow stronger')")
+    arms_halflife_days: float = P(fitted("truce.arms_halflife_days"), "days",
+                                  "half-life of arms moving to their target", lo=0.5)
 
 
 @dataclass
 class RepressionConfig:
     """Lethal force, arrests, revenge on security forces, recruitment fed by repression."""
-    lethal_kill_rate: float = P(1.5e-06, "killings / member / day", "gang members killed by "
-                                                                   "security per street member "
-                                                                   "at lethal force 1",
-                                "000, 004 (death squads)")
-    arrest_rate: float = P(0.000215, "arrests / member / day", "arrests per street member at "
-                                                             "arrest intensity 1", "000")
-    security_kill_rate: float = P(6.5e-07, "killings / member / day", "security personnel "
-                                                                     "killed per street member "
-                                                                     "at hostility 1", "000")
-    revenge_per_killing: float = P(0.39, "hostility / killing", "rise of a clique's hostility "
-                                                                "to security per member "
-                                                                "killed by security", "003")
-    revenge_spillover: float = P(0.0, "aggression / hostility", "share of a clique's revenge "
-                                                               "against security that also "
-                                                               "raises its violence towards "
-                                                               "rivals and residents",
+    lethal_kill_rate: float = P(fitted("repression.lethal_kill_rate"), "killings / member / day",
+                                "gang members killed by security per street member at lethal "
+                                "force 1", "000, 004 (death squads)")
+    arrest_rate: float = P(fitted("repression.arrest_rate"), "arrests / member / day",
+                           "arrests per street member at arrest intensity 1", "000")
+    security_kill_rate: float = P(fitted("repression.security_kill_rate"), "killings / member / "
+                                  "day", "security personnel killed per street member at "
+                                  "hostility 1", "000")
+    revenge_per_killing: float = P(fitted("repression.revenge_per_killing"), "hostility / killing",
+                                   "rise of a clique's hostility to security per member killed "
+                                   "by security", "003")
+    revenge_spillover: float = P(fitted("repression.revenge_spillover"), "aggression / hostility",
+                                 "share of a clique's revenge against security that also raises "
+                                 "its violence towards rivals and residents",
                                  "000 ('attacks on police and Salvadorans in general')")
-    revenge_halflife_days: float = P(90.0, "days", "half-life of revenge", lo=0.5)
-    revenge_cap: float = P(7.35, "hostility", "ceiling on a clique's revenge", lo=0)
-    pressure_gain: float = P(25.39, "hostility", "hostility to security added by a fully "
-                                               "received pressure order (unmet deal, at once)",
-                             "000 ('attacks on police ... to pressure the government')")
-    response_per_killing: float = P(0.436, "lethal force / killing", "rise of security forces' "
-                                                                   "lethal force per officer or "
-                                                                   "soldier killed (national "
-                                                                   "count)", "002, 003 ('response "
-                                                                   "in kind')")
+    revenge_halflife_days: float = P(fitted("repression.revenge_halflife_days"), "days",
+                                     "half-life of revenge", lo=0.5)
+    revenge_cap: float = P(fitted("repression.revenge_cap"), "hostility", "ceiling on a clique's "
+                           "revenge", lo=0)
+    pressure_gain: float = P(fitted("repression.pressure_gain"), "hostility",
+                             "hostility to security added by a fully received pressure order "
+                             "(unmet deal, at once)", "000 ('attacks on police ... to pressure "
+                             "the government')")
+    response_per_killing: float = P(fitted("repression.response_per_killing"),
+                                    "lethal force / killing", "rise of security forces' lethal "
+                                    "force per officer or soldier killed (national count)",
+                                    "002, 003 ('response in kind')")
     response_halflife_days: float = P(60.0, "days", "half-life of that response", lo=0.5)
-    response_cap: float = P(0.636, "lethal force", "ceiling on that response (a multiplier of "
-                                                 "lethal force of 1 + cap at most)", lo=0)
-    relatives_per_security_killing: float = P(1.67, "killings / killing", "relatives of "
-                                                                          "security forces "
-                                                                          "killed per officer "
-                                                                          "or soldier killed",
+    response_cap: float = P(fitted("repression.response_cap"), "lethal force",
+                            "ceiling on that response (a multiplier of lethal force of 1 + cap "
+                            "at most)", lo=0)
+    relatives_per_security_killing: float = P(fitted("repression.relatives_per_security_killing"),
+                                              "killings / killing", "relatives of security "
+                                              "forces killed per officer or soldier killed",
                                               "004 ('dozens of their relatives')")
     soldier_exposure: float = P(1.0, "1", "risk of a deployed soldier relative to an officer",
                                 "002 (62 police, 22 soldiers)")
-    recruit_rate: float = P(5.95e-05, "recruits / member / day", "baseline recruitment per "
-                                                               "street member", "assumed")
-    recruits_per_repression: float = P(1.64, "recruits / event", "recruits drawn in per member "
-                                                                  "killed by security",
-                                       "003 ('10 kids deciding to be in the gang')")
-    recruits_per_arrest: float = P(0.8, "recruits / arrest", "recruits drawn in per arrest "
-                                                             "(repression feeds recruitment)",
+    recruit_rate: float = P(fitted("repression.recruit_rate"), "recruits / member / day",
+                            "baseline recruitment per street member", "assumed")
+    recruits_per_repression: float = P(fitted("repression.recruits_per_repression"),
+                                       "recruits / event", "recruits drawn in per member killed "
+                                       "by security", "003 ('10 kids deciding to be in the gang')")
+    recruits_per_arrest: float = P(fitted("repression.recruits_per_arrest"), "recruits / arrest",
+                                   "recruits drawn in per arrest (repression feeds recruitment)",
                                    "003")
-    revenue_recruit_gain: float = P(0.4222, "1", "rise of recruitment per unit rise of extortion "
-                                              "per member (gangs grew in the truce)", "004")
+    revenue_recruit_gain: float = P(fitted("repression.revenue_recruit_gain"), "1",
+                                    "rise of recruitment per unit rise of extortion per member "
+                                    "(gangs grew in the truce)", "004")
 
 
 @dataclass
@@ -209,47 +253,46 @@ class IsolationConfig:
     grievance_per_security_killing: float = P(0.05, "grievance / killing", "grievance per member "
                                                                           "killed by security",
                                               "002")
-    campaign_threshold: float = P(167.0, "grievance", "grievance at which a gang launches a "
-                                                      "campaign (planning takes time)", "002",
-                                  lo=1)
+    campaign_threshold: float = P(fitted("isolation.campaign_threshold"), "grievance",
+                                  "grievance at which a gang launches a campaign (planning takes "
+                                  "time)", "002", lo=1)
     campaign_security_days: int = P(10, "days", "first phase: against security forces",
                                     "002 ('Plan Bitter Tears')")
     campaign_relatives_days: int = P(30, "days", "second phase: against their relatives",
                                      "002 ('Plan Orphan Children')")
-    campaign_hostility: float = P(4.057, "hostility", "hostility to security forces added in the "
-                                                    "first phase", "002")
-    campaign_relatives_hostility: float = P(8.0, "hostility", "hostility to their relatives "
-                                                               "added in the second phase",
-                                            "002 (8 relatives killed in 12 days)")
+    campaign_hostility: float = P(fitted("isolation.campaign_hostility"), "hostility",
+                                  "hostility to security forces added in the first phase", "002")
+    campaign_relatives_hostility: float = P(fitted("isolation.campaign_relatives_hostility"),
+                                            "hostility", "hostility to their relatives added in "
+                                            "the second phase", "002 (8 relatives killed in 12 "
+                                            "days)")
 
 
 @dataclass
 class CeasefireConfig:
     """The gangs' own order to stop killing and respect each other's limits."""
-    reach: float = prob(0.969, "share of the order reaching a clique through the street "
-                              "leadership (not the prisons)", "004 (obeyed within days)")
-    strength: float = prob(0.86, "aggression removed by a fully adopted cease-fire norm",
-                           "004 (killings halved)", unit="share")
+    reach: float = prob(fitted("ceasefire.reach"), "share of the order reaching a clique through "
+                        "the street leadership (not the prisons)", "004 (obeyed within days)")
+    strength: float = prob(fitted("ceasefire.strength"), "aggression removed by a fully adopted "
+                           "cease-fire norm", "004 (killings halved)", unit="share")
     adoption_halflife_days: float = P(0.7, "days", "half-life of adoption once ordered",
                                       "004 (within days)", lo=0.1)
-    norm_halflife_days: float = P(132.0, "days", "persistence of the norm without fresh "
-                                                 "orders", "competing explanation (DESIGN 2)",
-                                  lo=0.5)
-    covers_security: float = prob(0.1095, "share of the norm's effect that also holds back attacks "
-                                       "on security forces", "002, 004 (police killings went on: "
-                                       "62 in 2016)", unit="share")
-    erosion_per_revenge: float = P(0.00559, "1 / hostility / day", "daily loss of the norm per "
-                                                                "unit of revenge against "
-                                                                "security", "004 ('fight back "
-                                                                "if the police do not ease "
-                                                                "up')")
+    norm_halflife_days: float = P(fitted("ceasefire.norm_halflife_days"), "days",
+                                  "persistence of the norm without fresh orders",
+                                  "competing explanation (DESIGN 2)", lo=0.5)
+    covers_security: float = prob(fitted("ceasefire.covers_security"), "share of the norm's "
+                                  "effect that also holds back attacks on security forces",
+                                  "002, 004 (police killings went on: 62 in 2016)", unit="share")
+    erosion_per_revenge: float = P(fitted("ceasefire.erosion_per_revenge"), "1 / hostility / day",
+                                   "daily loss of the norm per unit of revenge against security",
+                                   "004 ('fight back if the police do not ease up')")
 
 
 @dataclass
 class PrisonConfig:
     """Arrests fill overcrowded prisons; members are released again."""
-    mean_sentence_days: float = P(528.0, "days", "mean time a gang member stays in prison",
-                                  lo=1)
+    mean_sentence_days: float = P(fitted("prisons.mean_sentence_days"), "days",
+                                  "mean time a gang member stays in prison", lo=1)
     capacity: int = P(11_000, "people", "gang inmates the prisons hold before overcrowding",
                       "000 (overcrowding)")
     overcrowding_release_gain: float = P(0.5, "1", "rise of releases per unit of overcrowding",
@@ -259,8 +302,8 @@ class PrisonConfig:
 @dataclass
 class CivilianConfig:
     """Civilians are extorted, killed, and flee; some deportees are targeted."""
-    kill_rate: float = P(4.668e-05, "killings / member / day", "civilians killed per street "
-                                                            "member at aggression 1", "003, 004")
+    kill_rate: float = P(fitted("civilians.kill_rate"), "killings / member / day",
+                         "civilians killed per street member at aggression 1", "003, 004")
     flight_base: float = P(1.2e-5, "1 / day", "daily emigration probability of a civilian",
                            "003")
     flight_per_violence: float = P(2.0e-7, "1 / day / (homicides per 100k per year)",
@@ -300,9 +343,9 @@ class PoliceMoraleConfig:
 @dataclass
 class ReportingConfig:
     """Reported homicides miss bodies that were hidden."""
-    hide_share: float = prob(0.3, "share of killings hidden by a clique fully following a "
-                                   "restraint order", "000 ('burying their victims')",
-                             unit="share")
+    hide_share: float = prob(fitted("reporting.hide_share"), "share of killings hidden by a "
+                             "clique fully following a restraint order", "000 ('burying their "
+                             "victims')", unit="share")
 
 
 @dataclass
@@ -420,10 +463,7 @@ class ConfigError(ValueError):
 
 
 def parse_date(value: str, key: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{key}: '{value}' is not a date; accepted: YYYY-MM-DD") from None
+    return dates.parse_date(value, key, ConfigError)
 
 
 def _check_ranges(node: Any, prefix: str) -> None:

@@ -24,13 +24,15 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
+from sim.calibration.space import accepted_range, parameter_fields
 from sim.compose import compose, options
 from sim.config import GANGS
 from sim.figures import (_KIND_COLOURS, _KIND_COLUMNS, _SECURITY_SERIES, _STATUS_COLOURS,
                          _format_date_axis, _per_day_level, _policy_periods, _segment,
                          _shade_policies, draw_territory)
 from sim.model import GangViolenceModel
-from sim.observation import compare, load_reported
+from sim.observation import compare
+from sim.reported import load_reported
 
 # Mesa's function/method loggers log every call at DEBUG; under solara's logging set-up that
 # floods the console and slows every frame.
@@ -43,26 +45,43 @@ MEAN_DAYS = 7  # homicides are shown as a 7-day mean
 
 @dataclass(frozen=True)
 class Mechanism:
-    """A mechanism parameter as a slider: slider value x factor = config value."""
+    """A mechanism parameter as a slider: slider value x factor = config value.
+
+    The slider spans the parameter's accepted range in sim.config (in slider units), narrowed
+    by `lo` / `hi` where given; a bound the parameter does not have must be given."""
     key: str
     label: str
-    lo: float
-    hi: float
     step: float
     factor: float = 1.0
+    lo: float | None = None
+    hi: float | None = None
+
+    def __post_init__(self) -> None:
+        section, name = self.key.removeprefix("model.").split(".")
+        low, high = (None if b is None else b / self.factor
+                     for b in accepted_range(parameter_fields()[section][name]))
+        lo = low if self.lo is None else self.lo
+        hi = high if self.hi is None else self.hi
+        if lo is None or hi is None:
+            raise ValueError(f"{self.key}: the parameter has no bound to give the slider an end")
+        if (low is not None and lo < low) or (high is not None and hi > high):
+            raise ValueError(f"{self.key}: slider [{lo}, {hi}] leaves the accepted values "
+                             f"[{low}, {high}]")
+        object.__setattr__(self, "lo", float(lo))
+        object.__setattr__(self, "hi", float(hi))
 
 
 # slider name (a keyword of DashboardModel) -> the config key it sets
 MECHANISMS: dict[str, Mechanism] = {
-    "border_kill_rate": Mechanism("model.border.kill_rate", "border kills x1e-4",
-                                  0.0, 5.0, 0.02, 1e-4),
-    "civilian_kill_rate": Mechanism("model.civilians.kill_rate", "civilian kills x1e-5",
-                                    0.0, 25.0, 0.1, 1e-5),
-    "obedience_mean": Mechanism("model.orders.obedience_mean", "obedience", 0.0, 1.0, 0.01),
+    "border_kill_rate": Mechanism("model.border.kill_rate", "border kills x1e-4", 0.02,
+                                  factor=1e-4, hi=5.0),
+    "civilian_kill_rate": Mechanism("model.civilians.kill_rate", "civilian kills x1e-5", 0.1,
+                                    factor=1e-5, hi=25.0),
+    "obedience_mean": Mechanism("model.orders.obedience_mean", "obedience", 0.01),
     "grievance_halflife_days": Mechanism("model.truce.grievance_halflife_days",
-                                         "grievance half-life", 30.0, 3000.0, 10.0),
-    "pressure_gain": Mechanism("model.repression.pressure_gain", "pressure gain",
-                               0.0, 60.0, 0.5),
+                                         "grievance half-life", 10.0, lo=30.0, hi=3000.0),
+    "pressure_gain": Mechanism("model.repression.pressure_gain", "pressure gain", 0.5,
+                               hi=60.0),
 }
 
 

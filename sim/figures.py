@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
-from pathlib import Path
 from typing import Sequence
 
 import matplotlib.dates as mdates
@@ -25,7 +23,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from sim.observation import Fit, ReportedFigure, compare
+from sim.io import save_figure
+from sim.observation import Fit, compare
+from sim.reported import ReportedFigure
 
 __all__ = ["plot_trajectory", "plot_kinds", "plot_territory", "draw_territory"]
 
@@ -81,20 +81,8 @@ def _new_figure(nrows: int = 1, height_ratios: Sequence[float] | None = None) ->
 
 
 def _save(fig: Figure, path: str | os.PathLike[str], dpi: int = _DPI) -> None:
-    """Save atomically (temp file in the same folder, then rename) and free the figure."""
-    target = Path(path)
-    suffix = target.suffix or ".png"
-    # A unique name opened normally (not mkstemp, which makes the file 0600 whatever the umask).
-    tmp = target.parent / f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex}{suffix}"
-    try:
-        # No Software tag: PNG bytes then depend on the data only, not on the matplotlib version.
-        fig.savefig(tmp, dpi=dpi, format=suffix.lstrip("."), metadata={"Software": None})
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        fig.clear()
+    """Save atomically and free the figure (sim.io.save_figure)."""
+    save_figure(fig, path, dpi)
 
 
 def _dates(df: pd.DataFrame) -> pd.DatetimeIndex:

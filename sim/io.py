@@ -1,39 +1,79 @@
-"""Writing outputs so that an interrupted run leaves complete files or none."""
+"""Writing outputs so that an interrupted run leaves complete files or none.
+
+Every file the package writes goes through here: a temporary file (or folder) next to the
+target, renamed into place only once it is complete. The temporary file is created with the
+usual mode (0o666 less the umask), so a finished output is readable like any other file.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import shutil
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# mkstemp creates files readable by their owner only; outputs get the usual mode instead
-_MODE = 0o666 & ~_umask()
+def _sibling(path: Path, tag: str) -> Path:
+    """A hidden, unique name in the target's folder (so the final rename stays on one disk)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex}.{tag}{path.suffix}")
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it into place only if the block succeeds."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
+    tmp = _sibling(path, "tmp")
+    # Created here (exclusively, with the umask applied), then filled by whoever writes to it.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
-        yield Path(tmp)
-        os.chmod(tmp, _MODE)
+        yield tmp
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
 
 
-def write_csv(df, path: str | Path) -> None:
+@contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a staging folder next to `path`; if the block succeeds it replaces `path` whole
+    (a previous folder of that name is removed), otherwise it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stage = _sibling(path, "partial")
+    stage.mkdir()
+    try:
+        yield stage
+        old = None
+        if path.exists():
+            old = _sibling(path, "old")
+            os.replace(path, old)
+        os.replace(stage, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, lineterminator="\n")
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_csv(df, path: str | os.PathLike[str], **options: Any) -> None:
+    """A DataFrame as CSV without its index, '\\n' line ends (the same bytes on every system)."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, lineterminator="\n", **options)
+
+
+def save_figure(fig, path: str | os.PathLike[str], dpi: int) -> None:
+    """Save a matplotlib figure atomically and free it. No Software tag: the PNG bytes then
+    depend on the data only, not on the matplotlib version."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=(path.suffix or ".png").lstrip("."),
+                        metadata={"Software": None})
+    finally:
+        fig.clear()

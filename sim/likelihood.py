@@ -23,10 +23,8 @@ a perfect match, so losses of different figures add up on one scale.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    from sim.observation import ReportedFigure
+from sim.reported import ReportedFigure
 
 #: Series whose windows hold counts of events; the others are stocks.
 EVENT_SERIES: frozenset[str] = frozenset({"homicides", "police_killed", "soldiers_killed", "relatives_killed"})

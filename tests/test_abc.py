@@ -13,7 +13,7 @@ from sim.calibration.abc_search import run_abc
 from sim.calibration.objective import Objective, simulate_figures
 from sim.calibration.space import Parameter
 from sim.model import load_config
-from sim.observation import load_reported
+from sim.reported import load_reported
 
 SCALE = 0.02
 TRUTH = 1e-4

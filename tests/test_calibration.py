@@ -22,7 +22,8 @@ from sim.calibration.holdout import naive_forecast, split
 from sim.calibration.objective import objective_loss, simulate_figures
 from sim.likelihood import half_deviance, tolerance_excess
 from sim.model import load_config
-from sim.observation import ReportedFigure, fit_values, load_reported
+from sim.observation import fit_values
+from sim.reported import ReportedFigure, load_reported
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["calibration=small", "output.progress=false"]

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("solara")
 
 from sim import app, app_assets  # noqa: E402
-from sim.dashboard import DEFAULTS, MECHANISMS, DashboardModel, model_params  # noqa: E402
+from sim.dashboard import DEFAULTS, MECHANISMS, DashboardModel, Mechanism, model_params  # noqa: E402
 
 
 def test_default_controls_reproduce_the_small_config() -> None:
@@ -23,6 +23,15 @@ def test_default_controls_reproduce_the_small_config() -> None:
 def test_slider_ranges_hold_the_defaults() -> None:
     for name, m in MECHANISMS.items():
         assert m.lo <= DEFAULTS[name] <= m.hi, (name, DEFAULTS[name], m.lo, m.hi)
+
+
+def test_slider_ranges_come_from_the_accepted_ranges() -> None:
+    assert (MECHANISMS["obedience_mean"].lo, MECHANISMS["obedience_mean"].hi) == (0.0, 1.0)
+    assert MECHANISMS["border_kill_rate"].lo == 0.0  # the accepted lower bound, in slider units
+    with pytest.raises(ValueError, match="leaves the accepted values"):
+        Mechanism("model.orders.obedience_mean", "obedience", 0.01, hi=2.0)
+    with pytest.raises(ValueError, match="no bound"):
+        Mechanism("model.border.kill_rate", "border kills", 0.1)
 
 
 def test_controls_set_config_keys() -> None:

@@ -1,4 +1,4 @@
-"""Tests of sim.observation: reported figures against hand-made daily series."""
+"""Tests of sim.reported and sim.observation: reported figures against hand-made daily series."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.observation import (
-    Fit,
-    ReportedFigure,
-    Trajectory,
-    compare,
-    load_reported,
-    write_fit_json,
-)
+from sim.observation import Fit, compare, write_fit_json
+from sim.reported import ReportedFigure, load_reported
+from sim.trajectory import Trajectory
 
 COLUMNS = (
     "homicides homicides_true gang_vs_gang gang_vs_civilian gang_vs_security security_vs_gang "

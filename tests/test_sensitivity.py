@@ -12,14 +12,17 @@ import math
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from sim.calibration.space import parameter_fields
 from sim.compose import compose
-from sim.sensitivity import (MECHANISM_SECTIONS, _sections_fields, check, error_line, load,
-                             register)
+from sim.dates import policy_periods
+from sim.sensitivity import (MECHANISM_SECTIONS, PERIODS, check, error_line, load,
+                             output_windows, register)
 
 # border: the gang-vs-gang killing; ceasefire: a mechanism that is off until March 2016;
 # civilians: the other killing channel.
@@ -42,7 +45,7 @@ def composed(*overrides: str):
 def test_every_mechanism_parameter_with_the_range_rule():
     cfg, params = composed()
     by_key = {p.short: p for p in params}
-    expected = {f"{s}.{n}" for s, fields in _sections_fields().items()
+    expected = {f"{s}.{n}" for s, fields in parameter_fields().items()
                 if s in MECHANISM_SECTIONS for n in fields}
     assert set(by_key) == expected and len(params) > 60
     assert not any(k.startswith(("population.", "landscape.")) for k in by_key)
@@ -72,6 +75,18 @@ def test_include_exclude_and_the_model_value_as_centre():
     assert (params[0].low, params[0].high) == (5e-5, 2e-4)
 
 
+def test_period_outputs_are_the_policy_periods_of_the_scenario():
+    cfg, _ = composed()
+    windows = {w.id: (w.start, w.end) for w in output_windows(cfg)[0]}
+    periods = policy_periods(cfg.scenario)
+    assert list(windows) == ["homicides_mean"] + [f"homicides_{p}" for p in PERIODS]
+    for name in PERIODS:
+        assert windows[f"homicides_{name}"] == (periods[name].start, periods[name].end)
+    assert windows["homicides_mano_dura"][0] == date(2014, 6, 1)  # when mano dura started
+    moved, _ = composed("scenario.timeline.3.start=2014-09-01", "scenario.timeline.2.end=2014-08-31")
+    assert {w.id: w.start for w in output_windows(moved)[0]}["homicides_mano_dura"] == date(2014, 9, 1)
+
+
 # ----------------------------------------------------------------------------- end to end
 @pytest.fixture(scope="module")
 def analysis(tmp_path_factory) -> Path:
@@ -86,7 +101,7 @@ def test_cli_writes_tables_figures_and_summary(analysis):
                  "runs_morris.csv", "runs_sobol.csv", "summary.json", "config.yaml"):
         assert (analysis / name).stat().st_size > 0, name
     assert not [p for p in analysis.parent.iterdir() if p.name.startswith(".")]  # no staging
-    outputs = ["loss", "homicides_mean", "homicides_pre_truce"]  # other periods end later
+    outputs = ["loss", "homicides_mean", "homicides_baseline"]  # other periods end later
     morris = pd.read_csv(analysis / "morris.csv")
     assert {"output", "parameter", "rank", "mu_star", "mu_star_conf", "mu_star_norm", "mu",
             "sigma", "low", "high", "value", "log", "selected", "noise_floor"} <= set(morris.columns)
@@ -117,7 +132,7 @@ def test_inactive_mechanism_has_no_effect_and_killing_rates_lead(analysis):
     assert not cease.selected.any()
     # The gang killing rate is among the few parameters that move the homicide level most (top
     # three: this tiny, few-trajectory screening is noisy) and far above the typical one.
-    for output in ("homicides_mean", "homicides_pre_truce"):
+    for output in ("homicides_mean", "homicides_baseline"):
         rows = morris[morris.output == output].set_index("parameter")
         assert rows.loc["border.kill_rate", "rank"] <= 3, rows.sort_values("rank").head()
         assert rows.loc["border.kill_rate", "mu_star"] > 3 * rows.mu_star.median()
@@ -159,7 +174,7 @@ def test_config_error_is_one_line_exit_2_and_no_output(tmp_path, arg, key):
     ("end=2011-06-30", "end"),
     ("scale=0", "scale"),
     ("workers=0", "workers"),
-    ("periods.truce.end=2010-01-01", "periods.truce.end"),
+    ("periods=[nowhere]", "periods"),
     ("morris.foo=3", "morris.foo"),
     ("noise=1", "noise"),
     ("sobol.select_by=homicides_truce", "sobol.select_by"),  # the run ends before the truce

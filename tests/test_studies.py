@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "experiments"))
-from studies import STUDIES  # noqa: E402
+from studies import STUDIES, history_periods  # noqa: E402
 
 
 @pytest.mark.parametrize("name", list(STUDIES))
@@ -40,3 +40,14 @@ def test_unknown_study_is_a_usage_error(tmp_path):
                            "--results", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "accepted" in proc.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_policy_windows_are_the_periods_of_the_historical_timeline():
+    periods = history_periods()
+    windows = {(name, w.label): w for name, study in STUDIES.items() for w in study.windows}
+    truce = windows[("no_truce", "truce months")]
+    assert truce.period(periods) == periods["truce"]
+    assert truce.title(periods) == "truce months (Mar 2012-May 2013)"  # the truce spell's months
+    assert windows[("isolation_counterfactual", "prison isolation")].period(periods).start.isoformat() == "2016-04-01"
+    calendar = windows[("truce_counterfactual", "2014-2017")]
+    assert calendar.title(periods) == "2014-2017" and calendar.period(periods).days == 1461

@@ -1,12 +1,14 @@
 """A quick seeded local search for the default mechanism parameters (issue 2, point 6).
 
-Fits the free parameters once for the whole history, against every homicide and security
-figure of sim/data/reported.csv, on a reduced-scale model (rates per person are the same) with
-common random numbers. It is a hand-fitting aid, not the calibration of record (that is
-`sim-calibrate`): it prints the best overrides found, which were then written into the
-defaults of sim/config.py and checked at national scale over 10 seeds.
+Fits the free parameters of the calibration of record (conf/calibration/default.yaml, within
+its priors) once for the whole history, against every homicide and security figure of
+sim/data/reported.csv, on a reduced-scale model (rates per person are the same) with common
+random numbers, scoring each figure in tolerances. It is a hand-fitting aid, not the
+calibration of record (that is `sim-calibrate`): it prints the best overrides found (and
+writes them to --out as JSON); made the defaults with `python -m sim.calibration.apply`, they
+are checked at national scale over 10 seeds by validate.py.
 
-    python experiments/quick_fit/quick_fit.py --iters 300 --scale 0.25 --seeds 2
+    python experiments/quick_fit/quick_fit.py --iters 300 --scale 0.25 --seeds 2 --out best.json
 """
 
 from __future__ import annotations
@@ -15,58 +17,27 @@ import argparse
 import json
 import math
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
+from sim.calibration import space
+from sim.calibration.space import Parameter
 from sim.compose import compose
-from sim.model import GangViolenceModel
+from sim.io import write_text
+from sim.model import GangViolenceModel, load_config
 from sim.observation import compare
 
-# parameter -> (low, high, log scale)
-FREE = {
-    "model.border.kill_rate": (5e-5, 8e-4, True),
-    "model.civilians.kill_rate": (1e-5, 3e-4, True),
-    "model.border.retaliation_per_killing": (0.05, 2.0, True),
-    "model.orders.attack_strength": (0.1, 10.0, True),
-    "model.orders.opportunism_strength": (0.0, 3.0, False),
-    "model.orders.opportunism_halflife_days": (30.0, 3000.0, True),
-    "model.orders.habit_halflife_days": (30.0, 1500.0, True),
-    "model.repression.pressure_gain": (0.2, 60.0, True),
-    "model.repression.security_kill_rate": (1e-7, 2e-5, True),
-    "model.repression.lethal_kill_rate": (2e-7, 2e-5, True),
-    "model.repression.response_per_killing": (0.01, 2.0, True),
-    "model.repression.recruit_rate": (5e-5, 6e-4, True),
-    "model.repression.recruits_per_repression": (0.1, 10.0, True),
-    "model.repression.relatives_per_security_killing": (0.1, 3.0, True),
-    "model.truce.grievance_halflife_days": (20.0, 5000.0, True),
-    "model.truce.expectation_halflife_days": (60.0, 2000.0, True),
-    "model.truce.comfort_weight": (0.0, 1.0, False),
-    "model.truce.arms_halflife_days": (30.0, 1500.0, True),
-    "model.truce.rearm_elasticity": (0.0, 3.0, False),
-    "model.ceasefire.norm_halflife_days": (30.0, 3000.0, True),
-    "model.ceasefire.strength": (0.2, 1.0, False),
-    "model.isolation.campaign_threshold": (50.0, 2000.0, True),
-    "model.isolation.campaign_hostility": (0.1, 40.0, True),
-    "model.repression.revenge_per_killing": (0.01, 5.0, True),
-    "model.repression.revenge_halflife_days": (10.0, 720.0, True),
-    "model.repression.revenge_spillover": (0.0, 3.0, False),
-    "model.orders.comm_max_security": (0.05, 0.7, False),
-    "model.orders.obedience_mean": (0.3, 0.95, False),
-    "model.ceasefire.reach": (0.3, 1.0, False),
-    "model.truce.peace_extortion_gain": (0.0, 2.0, False),
-    "model.reporting.hide_share": (0.0, 0.3, False),
-    "model.border.retaliation_halflife_days": (3.0, 120.0, True),
-    "model.truce.incentive_halflife_days": (30.0, 900.0, True),
-    "model.isolation.campaign_relatives_hostility": (1.0, 200.0, True),
-    "model.ceasefire.covers_security": (0.0, 1.0, False),
-    "model.ceasefire.erosion_per_revenge": (0.0, 0.05, False),
-    "model.repression.revenge_cap": (0.5, 20.0, True),
-    "model.repression.response_cap": (0.0, 5.0, False),
-    "model.repression.arrest_rate": (5e-5, 6e-4, True),
-    "model.prisons.mean_sentence_days": (200.0, 2000.0, True),
-    "model.orders.visits_share": (0.1, 0.95, False),
-    "model.repression.recruits_per_arrest": (0.0, 2.0, False),
-}
+
+def free_parameters() -> list[Parameter]:
+    """The free parameters and prior ranges of the calibration of record
+    (conf/calibration/default.yaml): one definition of what is fitted and within which range."""
+    from sim.calibration.config import register
+
+    register()
+    return space.free_parameters(load_config(compose([], config_name="calibrate")).params)
+
+
 SERIES = {"homicides", "police_killed", "soldiers_killed", "relatives_killed",
           "gang_members_street", "gang_members_prison"}
 
@@ -89,16 +60,17 @@ def _eval(args):
     return loss_of(*args)
 
 
-def propose(current: dict, rng: np.random.Generator, k: int, step: float) -> dict:
+def propose(current: dict, free: dict[str, Parameter], rng: np.random.Generator, k: int,
+            step: float) -> dict:
     new = dict(current)
-    for key in rng.choice(list(FREE), size=k, replace=False):
-        lo, hi, log = FREE[key]
+    for key in rng.choice(list(free), size=k, replace=False):
+        p = free[key]
         x = current[key]
-        if log:
+        if p.log:
             x = x * math.exp(rng.normal(0, step))
         else:
-            x = x + rng.normal(0, step * (hi - lo) / 2)
-        new[key] = float(min(max(x, lo), hi))
+            x = x + rng.normal(0, step * (p.high - p.low) / 2)
+        new[key] = float(min(max(x, p.low), p.high))
     return new
 
 
@@ -109,33 +81,30 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--start", type=str, default=None, help="JSON file of starting overrides")
-    ap.add_argument("--out", type=str, default="experiments/quick_fit/best.json")
+    ap.add_argument("--out", type=str, default=None, help="JSON file for the best overrides")
     args = ap.parse_args()
     rng = np.random.default_rng(12345)
-    base = compose([])
-    current = {k: float(OmegaGet(base, k)) for k in FREE}  # start from the defaults
+    free = {p.key: p for p in free_parameters()}
+    base = load_config(compose([]))
+    current = {k: space.get_value(base, k) for k in free}  # start from the defaults
     if args.start:
-        current.update(json.load(open(args.start)))
+        current.update(json.loads(Path(args.start).read_text(encoding="utf-8")))
     seeds = list(range(args.seeds))
     best = loss_of(current, seeds, args.scale)
     print(f"start loss {best:.3f}", flush=True)
     with ProcessPoolExecutor(args.workers) as ex:
         for it in range(0, args.iters, args.workers):
             step = 0.5 * (1 - it / args.iters) + 0.08
-            cands = [propose(current, rng, int(rng.integers(1, 4)), step)
+            cands = [propose(current, free, rng, int(rng.integers(1, 4)), step)
                      for _ in range(args.workers)]
             losses = list(ex.map(_eval, [(c, seeds, args.scale) for c in cands]))
             i = int(np.argmin(losses))
             if losses[i] < best:
                 best, current = losses[i], cands[i]
-                json.dump(current, open(args.out, "w"), indent=1)
+                if args.out:
+                    write_text(args.out, json.dumps(current, indent=1) + "\n")
                 print(f"iter {it}: loss {best:.3f}", flush=True)
     print(json.dumps(current, indent=1))
-
-
-def OmegaGet(cfg, key):
-    from omegaconf import OmegaConf
-    return OmegaConf.select(cfg, key)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from sim.compose import compose
+from sim.io import write_csv, write_text
 from sim.model import GangViolenceModel
-from sim.observation import compare, load_reported
+from sim.observation import compare
+from sim.reported import load_reported
 from sim.run import run_and_write
 
 OUT = Path(__file__).resolve().parents[2] / "results" / "quick_fit"
@@ -47,7 +49,7 @@ def main() -> None:
         rows = [r for rs in ex.map(one, [(s, args.scale) for s in range(args.seeds)]) for r in rs]
     df = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
-    df.to_csv(OUT / "fit_by_seed.csv", index=False, lineterminator="\n")
+    write_csv(df, OUT / "fit_by_seed.csv")
     lines = ["| figure | window | kind | reported | simulated median (5-95%) | error of median | "
              "criterion | pass |", "|---|---|---|---|---|---|---|---|"]
     passed = total = 0
@@ -75,7 +77,7 @@ def main() -> None:
                      f"{err:+.0%} | {crit} | {'yes' if ok else 'NO'} |")
     head = (f"National scale (`model.scale={args.scale}`), seeds 0-{args.seeds - 1}, default "
             f"parameters: {passed} of {total} criteria met.\n\n")
-    (OUT / "fit_table.md").write_text(head + "\n".join(lines) + "\n")
+    write_text(OUT / "fit_table.md", head + "\n".join(lines) + "\n")
     print(head + "\n".join(lines))
     # seed 0's run, with its figures, as the README shows it
     run_and_write(compose([f"model.scale={args.scale}", "seed=0", "output.progress=false"]),

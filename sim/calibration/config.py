@@ -25,9 +25,10 @@ METHODS = ("optuna", "abc")
 
 @dataclass
 class ParamRange:
-    """Prior range of one free parameter (uniform, or log-uniform when `log`)."""
-    low: float = 0.0
-    high: float = 1.0
+    """Prior range of one free parameter (uniform, or log-uniform when `log`). A bound left
+    out is the parameter's accepted bound in sim.config (e.g. 1 for a probability)."""
+    low: Optional[float] = None
+    high: Optional[float] = None
     log: bool = False
 
 

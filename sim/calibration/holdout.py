@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.compare import covered, nan_quantiles
-from sim.observation import ReportedFigure
+from sim.reported import ReportedFigure
 
 #: Quantiles of an ensemble kept per figure: 90 % and 50 % central intervals and the median.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -32,20 +32,12 @@ class Split:
     straddling: tuple[ReportedFigure, ...]
 
 
-def first_day(f: ReportedFigure) -> date:
-    return min(f.start, f.ref_start) if f.ref_start is not None else f.start
-
-
-def last_day(f: ReportedFigure) -> date:
-    return max(f.end, f.ref_end) if f.ref_end is not None else f.end
-
-
 def split(figures: Sequence[ReportedFigure], after: date | None) -> Split:
     """Figures to fit, to hold out, and neither. Without a date every figure is fitted."""
     if after is None:
         return Split(tuple(figures), (), ())
-    fitted = tuple(f for f in figures if last_day(f) < after)
-    held = tuple(f for f in figures if first_day(f) >= after)
+    fitted = tuple(f for f in figures if f.last_day < after)
+    held = tuple(f for f in figures if f.first_day >= after)
     rest = tuple(f for f in figures if f not in fitted and f not in held)
     return Split(fitted, held, rest)
 

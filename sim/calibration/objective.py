@@ -19,7 +19,9 @@ import pandas as pd
 
 from sim.calibration.space import Parameter, set_value
 from sim.config import Config
-from sim.observation import Fit, ReportedFigure, Trajectory, fit_values
+from sim.observation import Fit, fit_values
+from sim.reported import ReportedFigure
+from sim.trajectory import Trajectory
 
 
 def configure(base: Config, values: Mapping[str, float], seed: int, scale: float) -> Config:
@@ -129,9 +131,6 @@ class Objective:
             results.append(TrialResult(values, per_seed, fit_of(self.figures, per_seed),
                                        self.tolerance_weight))
         return results
-
-    def __call__(self, values: Mapping[str, float]) -> float:
-        return self.evaluate([values])[0].loss
 
 
 def simulate_for_report(base: Config, values: Mapping[str, float], seed: int, scale: float,

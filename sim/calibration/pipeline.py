@@ -24,15 +24,17 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.config import METHODS, CalibrateConfig
-from sim.calibration.holdout import QUANTILES, Split, first_day, last_day, score, split, verdict
+from sim.calibration.holdout import QUANTILES, Split, score, split, verdict
 from sim.calibration.objective import Objective, ensemble, fit_of, objective_loss
 from sim.calibration.result import SearchResult
 from sim.calibration.space import Parameter, free_parameters, get_value
 from sim.compare import ROLLING_DAYS, covered, nan_quantiles
 from sim.compose import CONF_DIR
 from sim.config import ConfigError, parse_date, validate
-from sim.io import atomic_path, write_csv
-from sim.observation import Fit, ReportedFigure, load_reported
+from sim.dates import Period
+from sim.io import write_csv, write_text
+from sim.observation import Fit
+from sim.reported import ReportedFigure, load_reported
 
 #: Report ensembles use seeds from here on, apart from the search's seeds 0, 1, ...
 REPORT_SEED = 1000
@@ -52,7 +54,7 @@ class Plan:
         return Path(self.cfg.out_dir)
 
 
-def plan(cfg: CalibrateConfig) -> Plan:
+def make_plan(cfg: CalibrateConfig) -> Plan:
     """Check everything that can be checked before any output exists (ConfigError if not)."""
     validate(cfg)
     if cfg.method not in METHODS:
@@ -71,36 +73,36 @@ def plan(cfg: CalibrateConfig) -> Plan:
         raise ConfigError(f"name: '{cfg.name}' is not a plain name; accepted: letters, digits, _ and -")
     parameters = tuple(free_parameters(cfg.params))
     after = parse_date(cfg.holdout.after, "holdout.after") if cfg.holdout.after else None
-    run_start, run_end = parse_date(cfg.start, "start"), parse_date(cfg.end, "end")
+    run = Period(parse_date(cfg.start, "start"), parse_date(cfg.end, "end"))
     # Only figures the run covers (a ratio's reference window included) can be scored.
     try:
         reported = load_reported(cfg.targets)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"targets: {exc}; accepted: a CSV like sim/data/reported.csv") from None
-    figures = tuple(f for f in reported
-                    if f.weight > 0 and run_start <= first_day(f) and last_day(f) <= run_end)
+    figures = tuple(f for f in reported if f.weight > 0 and run.covers(f.first_day, f.last_day))
     if not figures:
-        raise ConfigError(f"end: the run {run_start}..{run_end} covers no reported figure; "
+        raise ConfigError(f"end: the run {run} covers no reported figure; "
                           "accepted: a run that covers at least one")
     parts = split(figures, after)
     if not parts.fitted:
         raise ConfigError(f"holdout.after: {after} leaves no figure to fit; accepted: a date after "
                           f"{min(f.end for f in figures)}")
-    if after is not None and after > run_end:
+    if after is not None and after > run.end:
         raise ConfigError(f"holdout.after: {after} is after the end of the run; accepted: a date "
-                          f"before {run_end}, or null")
+                          f"before {run.end}, or null")
     return Plan(cfg, parameters, figures, parts, after)
 
 
-def _start_values(p: Plan) -> dict[str, float]:
+def _start_values(plan: Plan) -> dict[str, float]:
     """The configured values, clipped into the free ranges: trial 0 of the search."""
-    return {q.key: min(max(get_value(p.cfg, q.key), q.low), q.high) for q in p.parameters}
+    return {param.key: min(max(get_value(plan.cfg, param.key), param.low), param.high)
+            for param in plan.parameters}
 
 
-def search(p: Plan, progress: bool = True) -> SearchResult:
+def search(plan: Plan, progress: bool = True) -> SearchResult:
     from tqdm import tqdm
 
-    cfg = p.cfg
+    cfg = plan.cfg
     bar = tqdm(total=cfg.budget, unit="trial" if cfg.method == "optuna" else "sim", disable=not progress,
                desc=f"calibrate {cfg.name} ({cfg.method})", mininterval=1.0)
 
@@ -108,33 +110,33 @@ def search(p: Plan, progress: bool = True) -> SearchResult:
         bar.update(max(0, min(done, budget) - bar.n))
         bar.set_postfix_str(f"best loss {best:.2f}")
 
-    with Objective(cfg, p.parameters, p.split.fitted, range(cfg.seeds), cfg.scale, cfg.workers,
+    with Objective(cfg, plan.parameters, plan.split.fitted, range(cfg.seeds), cfg.scale, cfg.workers,
                    cfg.tolerance_weight) as objective:
         if cfg.method == "optuna":
             from sim.calibration.optuna_search import run_optuna
 
-            result = run_optuna(objective, p.out, cfg.name, cfg.budget, cfg.sampler_seed, _start_values(p),
+            result = run_optuna(objective, plan.out, cfg.name, cfg.budget, cfg.sampler_seed, _start_values(plan),
                                 cfg.optuna.n_startup_trials, cfg.optuna.multivariate,
                                 cfg.optuna.reselect_top, cfg.optuna.reselect_seeds, progress=advance)
         else:
             from sim.calibration.abc_search import run_abc
 
-            result = run_abc(objective, p.out, cfg.name, cfg.budget, cfg.sampler_seed,
+            result = run_abc(objective, plan.out, cfg.name, cfg.budget, cfg.sampler_seed,
                              cfg.abc.population_size, cfg.abc.max_populations, cfg.abc.min_epsilon,
                              progress=advance)
     bar.close()
     return result
 
 
-def _members(p: Plan, result: SearchResult) -> list[tuple[dict[str, float], int]]:
+def _members(plan: Plan, result: SearchResult) -> list[tuple[dict[str, float], int]]:
     """Report ensemble members: posterior draws (ABC) or the best values, one seed each."""
-    n = p.cfg.ensemble
+    n = plan.cfg.ensemble
     seeds = range(REPORT_SEED, REPORT_SEED + n)
     if result.posterior is not None and len(result.posterior):
-        rng = np.random.default_rng(p.cfg.sampler_seed)
+        rng = np.random.default_rng(plan.cfg.sampler_seed)
         w = result.posterior["weight"].to_numpy(dtype=float)
         rows = rng.choice(len(w), size=n, p=w / w.sum())
-        keys = [q.key for q in p.parameters]
+        keys = [param.key for param in plan.parameters]
         return [({k: float(result.posterior.iloc[r][k]) for k in keys}, s) for r, s in zip(rows, seeds)]
     return [(dict(result.best), s) for s in seeds]
 
@@ -166,28 +168,28 @@ def _target_rows(figures, per_before, per_after, fit_before: Fit, fit_after: Fit
 PROFILE_THRESHOLD = 1.92
 
 
-def loss_noise(p: Plan, per_run: np.ndarray, draws: int = 200) -> float:
+def loss_noise(plan: Plan, per_run: np.ndarray, draws: int = 200) -> float:
     """Monte Carlo standard deviation of a trial's loss: the loss of the mean of `seeds` runs
     drawn (with replacement) from an ensemble at one parameter set, `per_run` (runs x figures)."""
-    fitted = [k for k, f in enumerate(p.figures) if f in p.split.fitted]
+    fitted = [k for k, f in enumerate(plan.figures) if f in plan.split.fitted]
     if len(per_run) < 2:
         return 0.0
-    rng = np.random.default_rng(p.cfg.sampler_seed)
-    figs = [p.figures[k] for k in fitted]
-    losses = [objective_loss(fit_of(figs, per_run[rng.integers(0, len(per_run), p.cfg.seeds)][:, fitted]),
-                             p.cfg.tolerance_weight)
+    rng = np.random.default_rng(plan.cfg.sampler_seed)
+    figs = [plan.figures[k] for k in fitted]
+    losses = [objective_loss(fit_of(figs, per_run[rng.integers(0, len(per_run), plan.cfg.seeds)][:, fitted]),
+                             plan.cfg.tolerance_weight)
               for _ in range(draws)]
     return float(np.nanstd(losses))
 
 
-def intervals(p: Plan, result: SearchResult, noise: float = 0.0) -> dict[str, tuple[float, float]]:
+def intervals(plan: Plan, result: SearchResult, noise: float = 0.0) -> dict[str, tuple[float, float]]:
     """Per parameter, a 90 % range: the posterior's weighted 5-95 % quantiles (ABC), or the
     range of the trials whose loss is within PROFILE_THRESHOLD + 2 * noise of the best
     (Optuna; `noise` is the Monte Carlo SD of a trial's loss, see loss_noise)."""
     out = {}
-    for q in p.parameters:
+    for param in plan.parameters:
         if result.posterior is not None and len(result.posterior):
-            values = result.posterior[q.key].to_numpy(dtype=float)
+            values = result.posterior[param.key].to_numpy(dtype=float)
             w = result.posterior["weight"].to_numpy(dtype=float)
             order = np.argsort(values)
             cw = np.cumsum(w[order]) / w.sum()
@@ -195,9 +197,9 @@ def intervals(p: Plan, result: SearchResult, noise: float = 0.0) -> dict[str, tu
             hi = values[order][min(np.searchsorted(cw, 0.95), len(values) - 1)]
         else:
             h = result.history
-            near = h[h["loss"] <= h["loss"].min() + PROFILE_THRESHOLD + 2 * noise][q.key].to_numpy(dtype=float)
+            near = h[h["loss"] <= h["loss"].min() + PROFILE_THRESHOLD + 2 * noise][param.key].to_numpy(dtype=float)
             lo, hi = (near.min(), near.max()) if len(near) else (math.nan, math.nan)
-        out[q.key] = (float(lo), float(hi))
+        out[param.key] = (float(lo), float(hi))
     return out
 
 
@@ -219,54 +221,49 @@ def _markdown_table(df: pd.DataFrame, columns: dict[str, tuple[str, bool]]) -> s
     return "\n".join([head, rule, *body])
 
 
-def model_config_text(p: Plan, result: SearchResult, note: str) -> str:
+def model_config_text(plan: Plan, result: SearchResult, note: str) -> str:
     """A conf/model config: the defaults with the calibrated values on top."""
-    lines = [f"# Calibrated by sim-calibrate (name {p.cfg.name}, method {result.method}).",
-             f"# {note}", "# Run it with: sim-run model=calibrated_" + p.cfg.name,
+    lines = [f"# Calibrated by sim-calibrate (name {plan.cfg.name}, method {result.method}).",
+             f"# {note}", "# Run it with: sim-run model=calibrated_" + plan.cfg.name,
              "defaults:", "  - default", "  - _self_"]
     by_section: dict[str, list[Parameter]] = {}
-    for q in p.parameters:
-        by_section.setdefault(q.key.split(".")[1], []).append(q)
+    for param in plan.parameters:
+        by_section.setdefault(param.key.split(".")[1], []).append(param)
     for section, params in by_section.items():
         lines.append(f"{section}:")
-        for q in params:
-            v = result.best[q.key]
-            lines.append(f"  {q.key.split('.')[2]}: {int(round(v)) if q.integer else float(f'{v:.4g}')!r}")
+        for param in params:
+            v = result.best[param.key]
+            lines.append(f"  {param.key.split('.')[2]}: {int(round(v)) if param.integer else float(f'{v:.4g}')!r}")
     return "\n".join(lines) + "\n"
 
 
-def _write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, Any]:
+def report(plan: Plan, result: SearchResult, progress: bool = True) -> dict[str, Any]:
     """Run the before/after ensembles and write every report file; returns the summary."""
     from tqdm import tqdm
 
     from sim.calibration.plots import plot_loss, plot_parameters
     from sim.figures import plot_ensemble_bands
 
-    cfg, out = p.cfg, p.out
+    cfg, out = plan.cfg, plan.out
     out.mkdir(parents=True, exist_ok=True)
-    start = _start_values(p)
-    after_members = _members(p, result)
+    start = _start_values(plan)
+    after_members = _members(plan, result)
     before_members = [(start, s) for _, s in after_members]
     bar = tqdm(total=2 * len(after_members), unit="run", desc="report ensembles", disable=not progress)
-    per_before, dates, hom_before = ensemble(cfg, before_members, cfg.report_scale, p.figures, cfg.workers, bar.update)
-    per_after, _, hom_after = ensemble(cfg, after_members, cfg.report_scale, p.figures, cfg.workers, bar.update)
+    per_before, dates, hom_before = ensemble(cfg, before_members, cfg.report_scale, plan.figures, cfg.workers, bar.update)
+    per_after, _, hom_after = ensemble(cfg, after_members, cfg.report_scale, plan.figures, cfg.workers, bar.update)
     bar.close()
 
-    fit_before, fit_after = fit_of(p.figures, per_before), fit_of(p.figures, per_after)
-    fitted_ids = {f.id for f in p.split.fitted} if p.after is not None else None
-    targets = _target_rows(p.figures, per_before, per_after, fit_before, fit_after, fitted_ids)
+    fit_before, fit_after = fit_of(plan.figures, per_before), fit_of(plan.figures, per_after)
+    fitted_ids = {f.id for f in plan.split.fitted} if plan.after is not None else None
+    targets = _target_rows(plan.figures, per_before, per_after, fit_before, fit_after, fitted_ids)
 
     def fitted_loss(fit: Fit) -> float:
-        ids = {f.id for f in p.split.fitted}
+        ids = {f.id for f in plan.split.fitted}
         return float(sum(r.figure.weight * r.deviance for r in fit.rows if r.figure.id in ids and r.deviance is not None))
 
-    noise = loss_noise(p, per_after) if result.posterior is None else 0.0
-    ranges = intervals(p, result, noise)
+    noise = loss_noise(plan, per_after) if result.posterior is None else 0.0
+    ranges = intervals(plan, result, noise)
     summary: dict[str, Any] = {
         "name": cfg.name, "method": result.method, "budget": cfg.budget, "evaluations": result.n_evaluations,
         "seeds_per_trial": cfg.seeds, "search_scale": cfg.scale, "report_scale": cfg.report_scale,
@@ -276,13 +273,13 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
         "search_loss_chosen": result.best_loss, "search_loss_noise_sd": noise,
         "loss_before": fitted_loss(fit_before), "loss_after": fitted_loss(fit_after),
         "loss_before_all": fit_before.loss, "loss_after_all": fit_after.loss,
-        "within_before": fit_before.n_within, "within_after": fit_after.n_within, "n_figures": len(p.figures),
+        "within_before": fit_before.n_within, "within_after": fit_after.n_within, "n_figures": len(plan.figures),
         "tolerance_weight": cfg.tolerance_weight,
         "excess_before": fit_before.excess, "excess_after": fit_after.excess,
-        "holdout_after": p.after.isoformat() if p.after else None,
-        "parameters": {q.key: {"low": q.low, "high": q.high, "log": q.log, "start": start[q.key],
-                               "best": result.best[q.key], "interval": list(ranges[q.key])}
-                       for q in p.parameters},
+        "holdout_after": plan.after.isoformat() if plan.after else None,
+        "parameters": {param.key: {"low": param.low, "high": param.high, "log": param.log, "start": start[param.key],
+                               "best": result.best[param.key], "interval": list(ranges[param.key])}
+                       for param in plan.parameters},
     }
 
     write_csv(result.history, out / "trials.csv")
@@ -295,17 +292,17 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
     write_csv(targets, out / "targets.csv")
     note = (f"Loss on the fitted figures {summary['loss_before']:.2f} before, {summary['loss_after']:.2f} after "
             f"({cfg.ensemble} runs at scale {cfg.report_scale:g}).")
-    text = model_config_text(p, result, note)
-    _write_text(out / "calibrated.yaml", text)
+    text = model_config_text(plan, result, note)
+    write_text(out / "calibrated.yaml", text)
     if cfg.write_model_config:
-        _write_text(CONF_DIR / "model" / f"calibrated_{cfg.name}.yaml", text)
+        write_text(CONF_DIR / "model" / f"calibrated_{cfg.name}.yaml", text)
 
     md = [f"# Calibration `{cfg.name}` ({result.method})", "",
           f"{result.n_evaluations} evaluations of {cfg.seeds} seed(s) at scale {cfg.scale:g} in "
           f"{result.elapsed_s / 60:.1f} min{' (resumed)' if result.resumed else ''}; report ensembles of "
           f"{cfg.ensemble} runs at scale {cfg.report_scale:g} (seeds from {REPORT_SEED}).", "",
           f"- loss on the fitted figures: **{summary['loss_before']:.2f} before, {summary['loss_after']:.2f} after**",
-          f"- figures within tolerance: {fit_before.n_within} before, {fit_after.n_within} after, of {len(p.figures)}",
+          f"- figures within tolerance: {fit_before.n_within} before, {fit_after.n_within} after, of {len(plan.figures)}",
           *([f"- searched loss: likelihood + {cfg.tolerance_weight:g} x squared misses beyond the tolerance bands "
              f"({fit_before.excess:.2f} before, {fit_after.excess:.2f} after)"] if cfg.tolerance_weight > 0 else []),
           "", "## Targets", "",
@@ -319,19 +316,19 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
                           f"values of the trials within {PROFILE_THRESHOLD} + 2 x {noise:.2f} (the Monte Carlo SD "
                           "of a trial's loss) of the best loss."), "",
           "| parameter | prior | start | calibrated | interval |", "|---|---|---|---|---|"]
-    for q in p.parameters:
-        lo, hi = ranges[q.key]
-        md.append(f"| {q.short} | [{q.low:.3g}, {q.high:.3g}]{' log' if q.log else ''} | "
-                  f"{start[q.key]:.3g} | {result.best[q.key]:.3g} | [{lo:.3g}, {hi:.3g}] |")
+    for param in plan.parameters:
+        lo, hi = ranges[param.key]
+        md.append(f"| {param.short} | [{param.low:.3g}, {param.high:.3g}]{' log' if param.log else ''} | "
+                  f"{start[param.key]:.3g} | {result.best[param.key]:.3g} | [{lo:.3g}, {hi:.3g}] |")
 
-    if p.after is not None:
-        held_idx = [k for k, f in enumerate(p.figures) if f in p.split.held_out]
-        table = score(p.split.held_out, per_after[:, held_idx], p.split.fitted)
+    if plan.after is not None:
+        held_idx = [k for k, f in enumerate(plan.figures) if f in plan.split.held_out]
+        table = score(plan.split.held_out, per_after[:, held_idx], plan.split.fitted)
         write_csv(table, out / "holdout.csv")
         cover50 = table["in_50"].dropna().astype(bool)
         cover90 = table["in_90"].dropna().astype(bool)
         summary["holdout"] = {
-            "held_out": [f.id for f in p.split.held_out], "straddling": [f.id for f in p.split.straddling],
+            "held_out": [f.id for f in plan.split.held_out], "straddling": [f.id for f in plan.split.straddling],
             "coverage_50": float(cover50.mean()) if len(cover50) else None,
             "coverage_90": float(cover90.mean()) if len(cover90) else None,
             "interval_score": float(np.nanmean(table["interval_score"])) if table["interval_score"].notna().any() else None,
@@ -340,7 +337,7 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
             "verdict": verdict(table),
         }
         h = summary["holdout"]
-        hold_md = [f"# Hold-out: fitted before {p.after}, scored after", "",
+        hold_md = [f"# Hold-out: fitted before {plan.after}, scored after", "",
                    f"**{h['verdict']}**", "",
                    f"- coverage of the 50% interval: {_fmt(h['coverage_50'])}; of the 90% interval: "
                    f"{_fmt(h['coverage_90'])} ({len(cover90)} figures)",
@@ -351,22 +348,22 @@ def report(p: Plan, result: SearchResult, progress: bool = True) -> dict[str, An
                                            "q95": ("90% high", False), "in_50": ("in 50%", False),
                                            "in_90": ("in 90%", False), "model_error": ("model error", False),
                                            "naive": ("naive", False), "naive_error": ("naive error", False)})]
-        _write_text(out / "holdout.md", "\n".join(hold_md) + "\n")
+        write_text(out / "holdout.md", "\n".join(hold_md) + "\n")
         md += ["", "## Hold-out", "", h["verdict"], "", "See holdout.md."]
 
     plot_loss(result.history, out / "loss_by_trial.png", result.method)
-    plot_parameters(p.parameters, result.history, result.best, out / "parameters.png", result.posterior)
+    plot_parameters(plan.parameters, result.history, result.best, out / "parameters.png", result.posterior)
     day_index = pd.DatetimeIndex(dates)
     in90 = {row["id"]: row["after_in_90"] for _, row in targets.iterrows()}
-    plot_ensemble_bands(day_index, _bands(hom_after), out / "fit_bands.png", p.figures, in90,
+    plot_ensemble_bands(day_index, _bands(hom_after), out / "fit_bands.png", plan.figures, in90,
                         title=f"Calibrated ({result.method}, {cfg.ensemble} runs): homicides per day")
     _, qb = nan_quantiles(per_before.T, QUANTILES)
-    in90_before = {f.id: covered(f, qb[k, 0], qb[k, 4]) for k, f in enumerate(p.figures)}
-    plot_ensemble_bands(day_index, _bands(hom_before), out / "fit_bands_before.png", p.figures, in90_before,
+    in90_before = {f.id: covered(f, qb[k, 0], qb[k, 4]) for k, f in enumerate(plan.figures)}
+    plot_ensemble_bands(day_index, _bands(hom_before), out / "fit_bands_before.png", plan.figures, in90_before,
                         title=f"Before calibration ({cfg.ensemble} runs): homicides per day")
 
-    _write_text(out / "summary.md", "\n".join(md) + "\n")
-    _write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
+    write_text(out / "summary.md", "\n".join(md) + "\n")
+    write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
     return summary
 
 
@@ -379,9 +376,9 @@ def _json_default(x: Any) -> Any:
 
 
 def run(cfg: CalibrateConfig, progress: bool = True) -> dict[str, Any]:
-    p = plan(cfg)
-    result = search(p, progress)
-    return report(p, result, progress)
+    plan = make_plan(cfg)
+    result = search(plan, progress)
+    return report(plan, result, progress)
 
 
-__all__ = ["Plan", "plan", "search", "report", "run", "model_config_text"]
+__all__ = ["Plan", "make_plan", "search", "report", "run", "model_config_text"]

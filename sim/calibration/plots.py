@@ -12,14 +12,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.calibration.space import Parameter
-from sim.figures import _save as _save_figure
+from sim.io import save_figure
 
 _DPI = 130
 
 
 def _save(fig: Figure, path: str | os.PathLike[str]) -> None:
     FigureCanvasAgg(fig)
-    _save_figure(fig, path, dpi=_DPI)
+    save_figure(fig, path, dpi=_DPI)
 
 
 def plot_loss(history: pd.DataFrame, path: str | os.PathLike[str], method: str) -> None:

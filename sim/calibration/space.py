@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from sim.calibration.config import SECTIONS
 from sim.config import ConfigError, ModelConfig
 
 
@@ -27,38 +28,53 @@ class Parameter:
             value = self.low + u * (self.high - self.low)
         return float(round(value)) if self.integer else value
 
-    def to_unit(self, value: float) -> float:
-        if self.log:
-            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-        return (value - self.low) / (self.high - self.low)
-
     @property
     def short(self) -> str:
         """'border.kill_rate': the key without the leading 'model.'."""
         return self.key.removeprefix("model.")
 
 
+def parameter_fields() -> dict[str, dict[str, dataclasses.Field]]:
+    """Model section -> name -> field of every numeric parameter (what a calibration can free
+    and a sensitivity analysis can vary); the policy levers are not parameters."""
+    sections = {f.name: f.default_factory for f in dataclasses.fields(ModelConfig)}
+    return {name: {g.name: g for g in dataclasses.fields(sections[name])
+                   if g.type in ("float", "int", float, int)} for name in SECTIONS}
+
+
 def check_name(section: str, name: str) -> dataclasses.Field:
     """The model field behind params.<section>.<name>; ConfigError naming the accepted ones."""
-    sections = {f.name: f for f in dataclasses.fields(ModelConfig)}
-    if section not in sections or not dataclasses.is_dataclass(sections[section].default_factory):
-        raise ConfigError(f"params.{section}: unknown model section; accepted: "
-                          + ", ".join(n for n, f in sections.items()
-                                      if dataclasses.is_dataclass(f.default_factory) and n != "levers"))
-    fields = {f.name: f for f in dataclasses.fields(sections[section].default_factory)}
-    f = fields.get(name)
-    numeric = [n for n, g in fields.items() if g.type in ("float", "int", float, int)]
-    if f is None or name not in numeric:
-        raise ConfigError(f"params.{section}.{name}: unknown parameter; accepted: {', '.join(numeric)}")
+    fields = parameter_fields()
+    if section not in fields:
+        raise ConfigError(f"params.{section}: unknown model section; accepted: {', '.join(fields)}")
+    f = fields[section].get(name)
+    if f is None:
+        raise ConfigError(f"params.{section}.{name}: unknown parameter; accepted: "
+                          f"{', '.join(fields[section])}")
     return f
+
+
+def accepted_range(f: dataclasses.Field) -> tuple[float | None, float | None]:
+    """The values a parameter accepts, (lo, hi) from its field in sim.config (None: unbounded)."""
+    return f.metadata.get("lo"), f.metadata.get("hi")
+
+
+def check_scale(key: str, value: float) -> None:
+    """A scale for an app's runs (`scale`, `report_scale`): what model.scale accepts."""
+    lo, hi = accepted_range(next(f for f in dataclasses.fields(ModelConfig) if f.name == "scale"))
+    if not (lo is None or value >= lo) or not (hi is None or value <= hi):
+        raise ConfigError(f"{key}: {value} is out of range; accepted: [{lo}, {hi}] "
+                          "(as model.scale)")
 
 
 def free_parameters(params: Any) -> list[Parameter]:
     """The free parameters of a `params` config (section -> name -> ParamRange), validated.
 
-    Raises ConfigError, one line naming the key, for an unknown section or parameter, an empty
-    or reversed range, a log range that is not positive, or a range outside the parameter's
-    accepted values.
+    A range's `low` or `high` left out (null) is the parameter's accepted bound in sim.config,
+    so a prior never restates the schema. Raises ConfigError, one line naming the key, for an
+    unknown section or parameter, an empty or reversed range, a log range that is not
+    positive, a bound left out where the parameter has none, or a range outside the
+    parameter's accepted values.
     """
     if dataclasses.is_dataclass(params):
         # `+params.x...` on the command line adds attributes the dataclass does not declare.
@@ -69,14 +85,20 @@ def free_parameters(params: Any) -> list[Parameter]:
     for section, names in sections.items():
         for name, rng in (names or {}).items():
             f = check_name(section, name)
-            low, high, log = (rng["low"], rng["high"], rng["log"]) if isinstance(rng, Mapping) else \
-                (rng.low, rng.high, rng.log)
+            low, high, log = (rng.get("low"), rng.get("high"), rng.get("log", False)) \
+                if isinstance(rng, Mapping) else (rng.low, rng.high, rng.log)
             key = f"params.{section}.{name}"
+            lo, hi = accepted_range(f)
+            for bound, value, schema in (("low", low, lo), ("high", high, hi)):
+                if value is None and schema is None:
+                    raise ConfigError(f"{key}.{bound}: the parameter has no bound to default "
+                                      f"to; accepted: a number")
+            low = lo if low is None else low
+            high = hi if high is None else high
             if not low < high:
                 raise ConfigError(f"{key}: empty range [{low}, {high}]; accepted: low < high")
             if log and low <= 0:
                 raise ConfigError(f"{key}: log range needs low > 0, got {low}; accepted: low > 0 or log=false")
-            lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
             if lo is not None and low < lo or hi is not None and high > hi:
                 raise ConfigError(f"{key}: range [{low}, {high}] leaves the accepted values; "
                                   f"accepted: within [{lo}, {hi if hi is not None else 'inf'}]")

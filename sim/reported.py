@@ -1,0 +1,272 @@
+"""The figures reported in the seed articles: what each one measures, and reading them.
+
+The reported figures live in ``sim/data/reported.csv`` (one row per figure of REPORTED.md).
+A :class:`ReportedFigure` knows its window and how a simulated daily series is reduced over
+it (:meth:`ReportedFigure.simulated`) and how far a simulated value misses it
+(:meth:`ReportedFigure.error`); sim.likelihood scores the miss and sim.observation puts the
+figures of one run together.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from sim.dates import parse_date
+from sim.trajectory import Trajectory, as_trajectory
+
+__all__ = ["COMPARED_SERIES", "KINDS", "ReportedFigure", "load_reported", "packaged_figures"]
+
+#: Simulated columns a reported figure may be compared with; the last two are model inputs.
+COMPARED_SERIES: tuple[str, ...] = (
+    "homicides", "police_killed", "soldiers_killed", "relatives_killed",
+    "gang_members_street", "gang_members_prison", "population", "leaders_isolated",
+)
+
+#: Kinds of reported figure; see :meth:`ReportedFigure.simulated`.
+KINDS: frozenset[str] = frozenset(
+    {"total", "mean", "lower_bound_total", "lower_bound_mean", "ratio", "trend", "level"}
+)
+
+_COLUMNS: tuple[str, ...] = (
+    "id",
+    "series",
+    "start",
+    "end",
+    "kind",
+    "value",
+    "ref_start",
+    "ref_end",
+    "tolerance",
+    "source",
+    "note",
+)
+# Same, with the calibration weight after the tolerance (the packaged file has it).
+_COLUMNS_WEIGHTED: tuple[str, ...] = (*_COLUMNS[:9], "weight", *_COLUMNS[9:])
+
+
+# A ratio whose reference window holds no event at all is undefined; scoring it as a
+# 100 % error keeps degenerate runs (nothing happens) from looking good in calibration.
+_UNDEFINED_RATIO_ERROR = 1.0
+
+
+@dataclass(frozen=True)
+class ReportedFigure:
+    """One figure reported in the seed articles, with the window it covers.
+
+    ``kind`` says how the simulated series is reduced over the inclusive window
+    [start, end]: ``total`` (sum), ``mean`` (mean per day), ``lower_bound_total`` /
+    ``lower_bound_mean`` (the reported value is a lower bound on the sum / mean),
+    ``ratio`` (sum over [start, end] divided by sum over [ref_start, ref_end]),
+    ``trend`` (sign of the OLS slope; value 1 means rising) and ``level`` (mean of a
+    stock such as gang members in prison).
+    """
+
+    id: str
+    series: str
+    start: date
+    end: date
+    kind: str
+    value: float
+    ref_start: date | None
+    ref_end: date | None
+    tolerance: float
+    source: str
+    note: str = ""
+    #: How much this figure counts in the calibration loss; 0 for figures that are model
+    #: inputs (population, leaders moved) rather than outcomes.
+    weight: float = 1.0
+
+    @property
+    def days(self) -> int:
+        """Length of the window in days, both ends included."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def first_day(self) -> date:
+        """The first day the figure needs simulated (a ratio's reference window included)."""
+        return self.start if self.ref_start is None else min(self.start, self.ref_start)
+
+    @property
+    def last_day(self) -> date:
+        """The last day the figure needs simulated (a ratio's reference window included)."""
+        return self.end if self.ref_end is None else max(self.end, self.ref_end)
+
+    def simulated(self, df: pd.DataFrame | Trajectory, scale: float = 1.0) -> float | None:
+        """The simulated counterpart of this figure, in national units.
+
+        None when the window (or the reference window of a ratio) is not fully inside
+        the simulated dates. For a trend it is the OLS slope per year; for a ratio
+        whose reference window is empty of events it is NaN.
+        """
+        run = as_trajectory(df, scale)
+        if not run.covers(self.first_day, self.last_day):
+            return None
+        if self.kind in ("total", "lower_bound_total"):
+            return run.window_sum(self.series, self.start, self.end)
+        if self.kind in ("mean", "lower_bound_mean", "level"):
+            return run.window_mean(self.series, self.start, self.end)
+        if self.kind == "trend":
+            return run.window_slope_per_year(self.series, self.start, self.end)
+        if self.kind == "ratio":
+            if self.ref_start is None or self.ref_end is None:
+                raise ValueError(f"figure {self.id!r}: a ratio needs ref_start and ref_end")
+            reference = run.window_sum(self.series, self.ref_start, self.ref_end)
+            if reference == 0.0:
+                return math.nan
+            return run.window_sum(self.series, self.start, self.end) / reference
+        raise ValueError(f"figure {self.id!r}: unknown kind {self.kind!r}")
+
+    def error(self, simulated: float | None) -> float | None:
+        """Signed relative error of a simulated value; 0 when a bound or trend is met."""
+        if simulated is None:
+            return None
+        if self.kind == "trend":
+            # Reported trends are a direction only: met or not.
+            return 0.0 if simulated * self.value > 0 else -1.0
+        if self.kind == "ratio" and math.isnan(simulated):
+            return _UNDEFINED_RATIO_ERROR
+        relative = simulated / self.value - 1.0
+        if self.kind in ("lower_bound_total", "lower_bound_mean"):
+            return 0.0 if simulated >= self.value else relative
+        return relative
+
+    def is_within(self, error: float | None) -> bool | None:
+        if error is None:
+            return None
+        if self.kind in ("trend", "lower_bound_total", "lower_bound_mean"):
+            return error == 0.0
+        return abs(error) <= self.tolerance
+
+
+# ---------------------------------------------------------------- loading the csv
+
+
+def _parse_date(text: str, fig_id: str, column: str) -> date:
+    return parse_date(text, f"reported figure {fig_id!r}: column {column!r}")
+
+
+def _parse_float(text: str, fig_id: str, column: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(
+            f"reported figure {fig_id!r}: column {column!r}: {text!r} is not a number"
+        ) from None
+    if not math.isfinite(number):
+        raise ValueError(f"reported figure {fig_id!r}: column {column!r}: {text!r} is not finite")
+    return number
+
+
+def _parse_row(row: Mapping[str, str], line: int) -> ReportedFigure:
+    fig_id = (row.get("id") or "").strip()
+    if not fig_id:
+        raise ValueError(f"reported figures line {line}: column 'id' is empty")
+
+    def bad(column: str, why: str) -> ValueError:
+        return ValueError(f"reported figure {fig_id!r}: column {column!r}: {why}")
+
+    if any(row.get(c) is None for c in _COLUMNS) or ("weight" in row and row["weight"] is None):
+        raise bad("note", "too few fields in the row")
+    series = row["series"].strip()
+    if series not in COMPARED_SERIES:
+        raise bad("series", f"unknown series {series!r} (expected one of {sorted(COMPARED_SERIES)})")
+    kind = row["kind"].strip()
+    if kind not in KINDS:
+        raise bad("kind", f"unknown kind {kind!r} (expected one of {sorted(KINDS)})")
+    start = _parse_date(row["start"], fig_id, "start")
+    end = _parse_date(row["end"], fig_id, "end")
+    if end < start:
+        raise bad("end", f"{end} is before start {start}")
+    value = _parse_float(row["value"], fig_id, "value")
+    if kind == "trend":
+        if value == 0:
+            raise bad("value", "a trend needs a direction: 1 (rising) or -1 (falling)")
+    elif value <= 0:
+        raise bad("value", f"{value} must be positive for kind {kind!r}")
+
+    ref_start: date | None = None
+    ref_end: date | None = None
+    if kind == "ratio":
+        if not row["ref_start"].strip() or not row["ref_end"].strip():
+            raise bad("ref_start", "a ratio needs ref_start and ref_end")
+        ref_start = _parse_date(row["ref_start"], fig_id, "ref_start")
+        ref_end = _parse_date(row["ref_end"], fig_id, "ref_end")
+        if ref_end < ref_start:
+            raise bad("ref_end", f"{ref_end} is before ref_start {ref_start}")
+    elif row["ref_start"].strip() or row["ref_end"].strip():
+        raise bad("ref_start", f"only a ratio has a reference window, not kind {kind!r}")
+
+    tolerance = _parse_float(row["tolerance"], fig_id, "tolerance")
+    if tolerance < 0:
+        raise bad("tolerance", f"{tolerance} is negative")
+    source = row["source"].strip()
+    if not source:
+        raise bad("source", "is empty")
+    weight = 1.0
+    if "weight" in row:
+        weight = _parse_float(row["weight"], fig_id, "weight")
+        if weight < 0:
+            raise bad("weight", f"{weight} is negative")
+    return ReportedFigure(
+        id=fig_id,
+        series=series,
+        start=start,
+        end=end,
+        kind=kind,
+        value=value,
+        ref_start=ref_start,
+        ref_end=ref_end,
+        tolerance=tolerance,
+        source=source,
+        note=row["note"].strip(),
+        weight=weight,
+    )
+
+
+def _parse_csv(text: str) -> tuple[ReportedFigure, ...]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = tuple(reader.fieldnames or ())
+    if header not in (_COLUMNS, _COLUMNS_WEIGHTED):
+        raise ValueError(f"reported figures: header is {','.join(header)!r}, "
+                         f"expected {','.join(_COLUMNS_WEIGHTED)!r} (weight optional)")
+    figures: list[ReportedFigure] = []
+    seen: set[str] = set()
+    for row in reader:
+        if None in row:  # DictReader puts surplus fields under the key None
+            raise ValueError(f"reported figure {row.get('id')!r}: column 'note': too many fields in the row")
+        figure = _parse_row(row, reader.line_num)
+        if figure.id in seen:
+            raise ValueError(f"reported figure {figure.id!r}: column 'id': duplicate id")
+        seen.add(figure.id)
+        figures.append(figure)
+    return tuple(figures)
+
+
+@lru_cache(maxsize=1)
+def packaged_figures() -> tuple[ReportedFigure, ...]:
+    """The figures of sim/data/reported.csv, parsed once per process (calibration compares
+    thousands of runs)."""
+    text = resources.files(__package__ or "sim").joinpath("data", "reported.csv").read_text(encoding="utf-8")
+    return _parse_csv(text)
+
+
+def load_reported(path: str | os.PathLike[str] | None = None) -> list[ReportedFigure]:
+    """Read the reported figures; by default the copy packaged with ``sim``.
+
+    Raises ValueError with a one-line message naming the row id and the column for a
+    malformed row (unknown series or kind, bad date, end before start, ...).
+    """
+    if path is None:
+        return list(packaged_figures())
+    return list(_parse_csv(Path(path).read_text(encoding="utf-8")))
