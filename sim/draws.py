@@ -92,6 +92,9 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
         if q >= 1.0:  # everyone: no draw
             out[i] = n[i]
             done += n[i]
+        elif q > 0.1:  # a large share: its own draw (thinning would waste most blows)
+            out[i] = rng.binomial(n[i], q)
+            done += out[i]
         else:
             weight[i] = n[i] * q / (1.0 - q)
     cum = np.cumsum(weight)
@@ -128,7 +131,7 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
         out[i] = distinct
         weight[i] = -1.0  # resolved
     for i in range(m):
-        if weight[i] != 0.0:  # agents drawn for (those taken whole are already counted)
+        if weight[i] != 0.0:  # agents hit by blows (the others are already counted)
             done += out[i]
     return done
 

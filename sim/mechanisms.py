@@ -393,7 +393,8 @@ def flight(C, V, P, rng, E, day: int) -> tuple:
         if i < n:
             E.prob[i] += (P.civilians_flight_per_violence * 365e5 * C.violence[i]
                           / max(V.size[i], 1))
-    binomial_split(V.size, E.prob, rng, E.fled)
+    for i in range(n + 1):  # residents are many and emigrants few in every block: one draw each
+        E.fled[i] = rng.binomial(V.size[i], min(E.prob[i], 1.0)) if V.size[i] > 0 else 0
     abroad = V.abroad[0] + E.fled.sum()
     deported = rng.binomial(V.abroad[0], P.civilians_deportation_rate) if V.abroad[0] > 0 else 0
     E.settled[:] = 0
