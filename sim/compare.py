@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from sim.io import atomic_path
-from sim.observation import ReportedFigure, Trajectory, load_reported
+from sim.observation import ReportedFigure, Trajectory, check_reported
 
 __all__ = [
     "QUANTILES",
@@ -548,6 +548,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{_PROG}: {folder}: no such folder", file=sys.stderr)
             return 2
     out = Path(args.out) if args.out is not None else Path(args.folders[0])
+    try:  # before reading hundreds of jobs: nothing can be compared without the figures
+        figures = check_reported()
+    except ValueError as exc:
+        print(f"{_PROG}: {exc}", file=sys.stderr)
+        return 2
 
     jobs: list[Path] = []
     seen: set[Path] = set()
@@ -565,7 +570,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{_PROG}: {problem}", file=sys.stderr)
         return 2
 
-    figures = load_reported()
     groups: dict[str, _Group] = {}
     skipped = 0
     # disable=None: a bar on a terminal only, so logs get clean one-line messages.

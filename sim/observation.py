@@ -34,6 +34,7 @@ __all__ = [
     "FigureFit",
     "Fit",
     "load_reported",
+    "check_reported",
     "compare",
     "fit_values",
     "write_fit_json",
@@ -382,6 +383,27 @@ def load_reported(path: str | os.PathLike[str] | None = None) -> list[ReportedFi
     if path is None:
         return list(_packaged_figures())
     return list(_parse_csv(Path(path).read_text(encoding="utf-8")))
+
+
+#: The packaged reported figures, as error messages name them.
+REPORTED_CSV = "sim/data/reported.csv"
+
+
+def check_reported() -> list[ReportedFigure]:
+    """The packaged reported figures, or a ConfigError in one line naming the file. The apps
+    that compare runs with them call it before they run or write anything: a run would
+    otherwise be lost once it finished."""
+    from sim.config import ConfigError
+
+    try:
+        return load_reported()
+    except FileNotFoundError:
+        raise ConfigError(f"{REPORTED_CSV}: the file is missing; accepted: the reported "
+                          "figures, one row per figure of REPORTED.md") from None
+    except (OSError, ValueError, csv.Error) as exc:  # unreadable, not UTF-8, malformed rows
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"{REPORTED_CSV}: {first}; accepted: the columns and values "
+                          "load_reported reads (sim/observation.py)") from None
 
 
 # ---------------------------------------------------------------- fitting

@@ -32,7 +32,7 @@ from sim.compare import ROLLING_DAYS, covered, nan_quantiles
 from sim.compose import CONF_DIR
 from sim.config import ConfigError, parse_date, validate
 from sim.io import atomic_path, write_csv
-from sim.observation import Fit, ReportedFigure, load_reported
+from sim.observation import Fit, ReportedFigure, check_reported, load_reported
 
 #: Report ensembles use seeds from here on, apart from the search's seeds 0, 1, ...
 REPORT_SEED = 1000
@@ -73,10 +73,13 @@ def plan(cfg: CalibrateConfig) -> Plan:
     after = parse_date(cfg.holdout.after, "holdout.after") if cfg.holdout.after else None
     run_start, run_end = parse_date(cfg.start, "start"), parse_date(cfg.end, "end")
     # Only figures the run covers (a ratio's reference window included) can be scored.
-    try:
-        reported = load_reported(cfg.targets)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"targets: {exc}; accepted: a CSV like sim/data/reported.csv") from None
+    if cfg.targets is None:
+        reported = check_reported()  # the packaged figures; a failure names the file
+    else:
+        try:
+            reported = load_reported(cfg.targets)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"targets: {exc}; accepted: a CSV like sim/data/reported.csv") from None
     figures = tuple(f for f in reported
                     if f.weight > 0 and run_start <= first_day(f) and last_day(f) <= run_end)
     if not figures:
