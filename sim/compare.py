@@ -52,7 +52,7 @@ import pandas as pd
 from sim.dates import parse_date
 from sim.ensemble_tables import RUNS, runs_columns
 from sim.io import atomic_path
-from sim.reported import COMPARED_SERIES, ReportedFigure, load_reported
+from sim.reported import COMPARED_SERIES, ReportedFigure, check_reported, load_reported
 from sim.trajectory import Trajectory
 
 __all__ = [
@@ -678,6 +678,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{_PROG}: {folder}: no such folder", file=sys.stderr)
             return 2
     out = Path(args.out) if args.out is not None else Path(args.folders[0])
+    try:  # before reading hundreds of jobs: nothing can be compared without the figures
+        figures = check_reported()
+    except ValueError as exc:
+        print(f"{_PROG}: {exc}", file=sys.stderr)
+        return 2
 
     jobs: list[Path] = []
     seen: set[Path] = set()
@@ -695,7 +700,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{_PROG}: {problem}", file=sys.stderr)
         return 2
 
-    figures = load_reported()
     groups: dict[str, _Group] = {}
     skipped = ensembles = replicates = 0
     # disable=None: a bar on a terminal only, so logs get clean one-line messages.

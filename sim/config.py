@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -55,10 +56,12 @@ def fitted(key: str) -> Any:
 
 
 def P(default: Any, unit: str, doc: str, source: str = "assumed", lo: float | None = 0.0,
-      hi: float | None = None) -> Any:
+      hi: float | None = None, accepted: str | None = None) -> Any:
     """A documented parameter: default (or ``fitted(key)``: its calibrated value), unit,
-    meaning, source and accepted range. A fitted parameter's source says so."""
-    metadata = {"unit": unit, "doc": doc, "source": source, "lo": lo, "hi": hi}
+    meaning, source and accepted range (`accepted` says it in words where the range depends on
+    other keys). A fitted parameter's source says so."""
+    metadata = {"unit": unit, "doc": doc, "source": source, "lo": lo, "hi": hi,
+                "accepted": accepted}
     if isinstance(default, _Fitted):
         metadata["fitted"] = default.key
         if "fitted" not in source:
@@ -75,17 +78,18 @@ def prob(default: float, doc: str, source: str = "assumed", unit: str = "probabi
 @dataclass
 class PopulationConfig:
     """Gangs, people and security forces at national scale (shrunk by `scale`)."""
-    population: int = P(6_000_000, "people", "inhabitants at the start", "000 (6 million)")
+    population: int = P(6_000_000, "people", "inhabitants at the start", "000 (6 million)",
+                        lo=1)
     street_members: int = P(60_000, "people", "gang members on the street on the start date",
                             "000, 004 (70,000 in 2015; fewer in 2011)")
     prison_members: int = P(9_000, "people", "gang members in prison on the start date",
                             "000 (10,000 in 2015)")
     n_cliques: int = P(600, "cliques", "street cliques holding territory",
-                       "004 ('hundreds of small cells and cliques')", lo=1)
+                       "004 ('hundreds of small cells and cliques')", lo=6)
     share_ms13: float = prob(0.55, "share of cliques belonging to MS-13", unit="share")
     share_b18s: float = prob(0.28, "share of cliques belonging to Barrio 18 Sureños", unit="share")
     n_leaders: int = P(360, "leaders", "imprisoned leaders steering the cliques",
-                       "004 (~300 mid-level leaders moved, plus the top leaders)", lo=1)
+                       "004 (~300 mid-level leaders moved, plus the top leaders)", lo=3)
     police_officers: int = P(22_000, "officers", "National Civil Police officers",
                              "assumed (order of magnitude of the PNC)", lo=1)
     army_soldiers: int = P(25_000, "soldiers", "soldiers in the armed forces, deployed or in "
@@ -99,7 +103,9 @@ class LandscapeConfig:
     width: int = P(104, "cells", "grid width (west-east); a cell is about 2.5 km", lo=8)
     height: int = P(44, "cells", "grid height (south-north)", lo=8)
     n_urban_centres: int = P(6, "centres", "dense urban centres", lo=1)
-    urban_share: float = prob(0.62, "share of people living in the urban centres", unit="share")
+    # below 1: the rural background is what puts people in every land cell (land_bounds.py)
+    urban_share: float = P(0.62, "share", "share of people living in the urban centres",
+                           lo=0.0, hi=0.99)
     urban_radius: float = P(3.5, "cells", "spread (sd) of an urban centre's population", lo=0.5)
     cliques_per_patch: float = P(1.5, "cliques", "cliques per seed of the gang patchwork; "
                                                  "more = larger single-gang regions (scaled "
@@ -304,13 +310,15 @@ class CivilianConfig:
     """Civilians are extorted, killed, and flee; some deportees are targeted."""
     kill_rate: float = P(fitted("civilians.kill_rate"), "killings / member / day",
                          "civilians killed per street member at aggression 1", "003, 004")
+    # at most 0.1% a day (about 80 times the default): faster, the whole country can emigrate and
+    # returning deportees (M10) have no residents left to settle among
     flight_base: float = P(1.2e-5, "1 / day", "daily emigration probability of a civilian",
-                           "003")
+                           "003", hi=0.001)
     flight_per_violence: float = P(2.0e-7, "1 / day / (homicides per 100k per year)",
                                    "extra daily emigration per unit of local homicide rate",
                                    "003 (60% cite fear of gangs)")
     deportation_rate: float = P(0.002, "1 / day", "daily share of emigrants deported back",
-                                "003 (Mexico deported 4,335 Salvadorans in two months)")
+                                "003 (Mexico deported 4,335 Salvadorans in two months)", hi=1.0)
     reintegration_halflife_days: float = P(60.0, "days", "half-life of a deportee's "
                                                          "heightened risk", lo=0.5)
     deportee_risk: float = P(5.0, "1", "risk of a recent deportee relative to a resident",
@@ -384,8 +392,10 @@ def baseline_levers() -> LeversConfig:
 
 @dataclass
 class ModelConfig:
+    # its floor depends on the populations: check_scale checks it
     scale: float = P(1.0, "1", "shrinks every population (rates per person are kept)",
-                     lo=1e-4, hi=1.0)
+                     lo=None, hi=1.0, accepted="(0, 1], above the floor the populations set "
+                                               "(docs/ODD.md 6.4)")
     population: PopulationConfig = field(default_factory=PopulationConfig)
     landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
     border: BorderViolenceConfig = field(default_factory=BorderViolenceConfig)
@@ -462,8 +472,43 @@ class ConfigError(ValueError):
     """A configuration value is not accepted; the message names the key and what is."""
 
 
+# What the model needs at any scale: the counts it would otherwise pad up to (docs/ODD.md 6.4).
+MIN_CLIQUES = 6   # two per gang, so that every gang can hold territory and have rivals
+MIN_LEADERS = 3   # one per gang, so that every clique has a leader of its own gang
+# Mesa keeps one Python object per cell: 500 x 500 cells take about 10 s and 550 MB to set
+# up at national scale (python benchmarks/bench_grid.py), 55 times the default grid.
+MAX_GRID_CELLS = 250_000
+
+
 def parse_date(value: str, key: str) -> dt.date:
     return dates.parse_date(value, key, ConfigError)
+
+
+def _accepted(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"[{lo}, {hi}]"
+    if lo is None:
+        return f"a number <= {hi}"
+    return "a non-negative number" if lo == 0 else f">= {lo}"
+
+
+def _check_known_keys(node: Any, key: str) -> None:
+    """OmegaConf keeps a key added with +key=value as a plain attribute of the dataclass, so
+    a misspelt `+model.border.kill_rat=1` would run without it: refuse such keys."""
+    at = f"{key}." if key else ""
+    if dataclasses.is_dataclass(node):
+        names = [f.name for f in dataclasses.fields(node)]
+        extra = [k for k in vars(node) if k not in names]
+        if extra:
+            raise ConfigError(f"{at}{extra[0]}: unknown key; accepted: {', '.join(names)}")
+        for name in names:
+            _check_known_keys(getattr(node, name), f"{at}{name}")
+    elif isinstance(node, dict):
+        for name, value in node.items():
+            _check_known_keys(value, f"{at}{name}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_known_keys(value, f"{key}[{i}]")
 
 
 def _check_ranges(node: Any, prefix: str) -> None:
@@ -475,10 +520,12 @@ def _check_ranges(node: Any, prefix: str) -> None:
             continue
         lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
         if value is None or isinstance(value, (str, bool)) or (lo is None and hi is None):
-            continue
+            continue  # the levers have no range metadata: check_levers checks them
+        accepted = f.metadata.get("accepted") or _accepted(lo, hi)
+        # NaN passes every comparison and infinity every lower bound: refuse them first
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key}: {value} is not a finite number; accepted: {accepted}")
         if lo is not None and value < lo or hi is not None and value > hi:
-            accepted = (f"[{lo}, {hi}]" if hi is not None else
-                        ("a non-negative number" if lo == 0 else f">= {lo}"))
             raise ConfigError(f"{key}: {value} is out of range; accepted: {accepted}")
 
 
@@ -486,6 +533,11 @@ def check_levers(levers: LeversConfig, key: str) -> None:
     if levers.leader_prison is not None and levers.leader_prison not in PRISONS:
         raise ConfigError(f"{key}.leader_prison: '{levers.leader_prison}' is unknown; "
                           f"accepted: {', '.join(PRISONS)}")
+    for name in ("negotiation", "lethal_force", "arrest_intensity"):
+        value = getattr(levers, name)
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"{key}.{name}: {value} is not a finite number; accepted: "
+                              f"{'[0, 1]' if name == 'negotiation' else '>= 0'}")
     for name in ("leaders_moved", "soldiers_deployed", "lethal_force", "arrest_intensity"):
         value = getattr(levers, name)
         if value is not None and value < 0:
@@ -495,13 +547,101 @@ def check_levers(levers: LeversConfig, key: str) -> None:
                           "accepted: [0, 1]")
 
 
+def check_lever_counts(levers: LeversConfig, pop: PopulationConfig, key: str) -> None:
+    """Levers that count people cannot ask for more than the model has (national counts)."""
+    if levers.leaders_moved is not None and levers.leaders_moved > pop.n_leaders:
+        raise ConfigError(f"{key}.leaders_moved: {levers.leaders_moved} is more than the "
+                          f"{pop.n_leaders} leaders (model.population.n_leaders); accepted: 0 to "
+                          f"{pop.n_leaders}, or empty for all")
+    if levers.soldiers_deployed is not None and levers.soldiers_deployed > pop.army_soldiers:
+        raise ConfigError(f"{key}.soldiers_deployed: {levers.soldiers_deployed} is more than the "
+                          f"{pop.army_soldiers} soldiers of the army "
+                          f"(model.population.army_soldiers); accepted: 0 to {pop.army_soldiers}")
+
+
+def scale_floor(pop: PopulationConfig) -> float:
+    """The smallest scale at which the shrunk model still has the cliques and leaders every
+    gang needs and one police unit of full size (below it the model would pad them up)."""
+    return max(MIN_CLIQUES / pop.n_cliques, MIN_LEADERS / pop.n_leaders,
+               pop.unit_size / pop.police_officers)
+
+
+def check_scale(model: ModelConfig) -> None:
+    pop, s = model.population, model.scale
+    if pop.unit_size > pop.police_officers:
+        raise ConfigError(f"model.population.unit_size: {pop.unit_size} is more than the "
+                          f"{pop.police_officers} police officers; accepted: 1 to "
+                          f"{pop.police_officers} (model.population.police_officers)")
+    floor = scale_floor(pop)
+    if not s >= floor * (1 - 1e-9):  # the tolerance keeps 0.01 x 600 = 6 cliques in
+        raise ConfigError(
+            f"model.scale: {s} leaves {pop.n_cliques * s:.3g} cliques, {pop.n_leaders * s:.3g} "
+            f"leaders and {pop.police_officers * s:.3g} police officers; accepted: {floor:.3g} "
+            f"to 1 with these populations (at least {MIN_CLIQUES} cliques, two per gang; "
+            f"{MIN_LEADERS} leaders, one per gang; one police unit of {pop.unit_size} officers)")
+
+
+def check_people(model: ModelConfig) -> None:
+    """The gang members are taken out of the population (same rounding as the set-up)."""
+    pop, s = model.population, model.scale
+    people = round(pop.population * s)
+    members = round(pop.street_members * s) + round(pop.prison_members * s)
+    if people < members:
+        raise ConfigError(f"model.population.population: {pop.population} people (at scale "
+                          f"{s}: {people}) cannot hold {members} gang members; accepted: at least "
+                          "street_members + prison_members")
+
+
+def check_grid(model: ModelConfig) -> None:
+    from sim.land_bounds import surely_land_cells
+
+    land, pop = model.landscape, model.population
+    cells = land.width * land.height
+    if cells > MAX_GRID_CELLS:
+        raise ConfigError(f"model.landscape.width: a {land.width} x {land.height} grid has "
+                          f"{cells:,} cells; accepted: width x height <= {MAX_GRID_CELLS:,}")
+    cliques = max(MIN_CLIQUES, round(pop.n_cliques * model.scale))
+    populated = surely_land_cells(land.width, land.height)
+    if populated < cliques:
+        raise ConfigError(f"model.landscape.width: a {land.width} x {land.height} grid may have "
+                          f"only {populated} populated cells, fewer than its {cliques} cliques "
+                          "(model.population.n_cliques x scale); accepted: a grid with a "
+                          "populated cell per clique for every seed (width x about 0.63 "
+                          f"height >= {cliques})")
+
+
+def check_timeline(cfg: Config, start: dt.date, end: dt.date) -> None:
+    """Known policies, spells in order, and every spell inside the scenario or the run (a
+    typo such as 2106 would otherwise silently switch a policy off)."""
+    known = sorted(cfg.policies)
+    first = min(parse_date(cfg.scenario.start, "scenario.start"), start)
+    last = max(parse_date(cfg.scenario.end, "scenario.end"), end)
+    for i, spell in enumerate(cfg.scenario.timeline):
+        key = f"scenario.timeline[{i}]"
+        if spell.policy not in cfg.policies:
+            raise ConfigError(f"{key}.policy: '{spell.policy}' is unknown; accepted: "
+                              f"{', '.join(known)}")
+        s = parse_date(spell.start, f"{key}.start")
+        if s > last:
+            raise ConfigError(f"{key}.start: {s} is after the end of the scenario and of the "
+                              f"run ({last}); accepted: a date up to {last}")
+        e = None if spell.end is None else parse_date(spell.end, f"{key}.end")
+        if e is not None and e < first:
+            raise ConfigError(f"{key}.end: {e} is before the start of the scenario and of the "
+                              f"run ({first}); accepted: a date from {first} on")
+        if e is not None and e < s:
+            raise ConfigError(f"{key}.end: {spell.end} is before its start {spell.start}; "
+                              "accepted: a date on or after start")
+
+
 def validate(cfg: Config) -> None:
-    """Check what types alone cannot: ranges, dates, and names that must exist."""
+    """Check what types alone cannot: ranges, finite numbers, dates, names that must exist,
+    then what the model can hold (scale floor, grid, levers within the populations)."""
+    _check_known_keys(cfg, "")
+    if cfg.seed < 0:
+        raise ConfigError(f"seed: {cfg.seed} is negative; accepted: an integer >= 0")
     _check_ranges(cfg.model, "model")
     pop = cfg.model.population
-    if pop.share_ms13 + pop.share_b18s > 1:
-        raise ConfigError("model.population.share_ms13: with share_b18s it exceeds 1; "
-                          "accepted: shares summing to at most 1")
     check_levers(cfg.model.levers, "model.levers")
     for name, value in dataclasses.asdict(cfg.model.levers).items():
         if value is None and name != "leaders_moved":
@@ -514,13 +654,14 @@ def validate(cfg: Config) -> None:
     if end < start:
         raise ConfigError(f"end: {end} is before start {start}; accepted: a date on or after "
                           "start")
-    known = sorted(cfg.policies)
-    for i, spell in enumerate(cfg.scenario.timeline):
-        key = f"scenario.timeline[{i}]"
-        if spell.policy not in cfg.policies:
-            raise ConfigError(f"{key}.policy: '{spell.policy}' is unknown; accepted: "
-                              f"{', '.join(known)}")
-        s = parse_date(spell.start, f"{key}.start")
-        if spell.end is not None and parse_date(spell.end, f"{key}.end") < s:
-            raise ConfigError(f"{key}.end: {spell.end} is before its start {spell.start}; "
-                              "accepted: a date on or after start")
+    check_timeline(cfg, start, end)
+    # what the model can hold: these combine several keys, so they come last
+    if pop.share_ms13 + pop.share_b18s > 1:
+        raise ConfigError("model.population.share_ms13: with share_b18s it exceeds 1; "
+                          "accepted: shares summing to at most 1")
+    check_scale(cfg.model)
+    check_people(cfg.model)
+    check_grid(cfg.model)
+    check_lever_counts(cfg.model.levers, pop, "model.levers")
+    for name, pol in cfg.policies.items():
+        check_lever_counts(pol.levers, pop, f"policies.{name}.levers")

@@ -211,7 +211,7 @@ def run_ensemble(cfg: EnsembleConfig, out: Path, progress: bool = True, label: s
     from sim.compare import DEFAULT_SERIES, add_jobs, coverage_line, group_label, replicate_jobs, write_summary
     from sim.ensemble_tables import PARAMS, RUNS, RunsWriter, write_params
     from sim.model import SERIES
-    from sim.observation import load_reported
+    from sim.reported import load_reported
 
     t0 = time.perf_counter()
     figures = load_reported()  # before the runs: a broken reported.csv should not cost them

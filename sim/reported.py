@@ -270,3 +270,25 @@ def load_reported(path: str | os.PathLike[str] | None = None) -> list[ReportedFi
     if path is None:
         return list(packaged_figures())
     return list(_parse_csv(Path(path).read_text(encoding="utf-8")))
+
+
+REPORTED_CSV = "sim/data/reported.csv"
+
+
+def check_reported() -> list[ReportedFigure]:
+    """The packaged reported figures, or a ConfigError in one line naming the file. The apps
+    that compare runs with them call it before they run or write anything: a run would
+    otherwise be lost once it finished."""
+    import csv
+
+    from sim.config import ConfigError
+
+    try:
+        return load_reported()
+    except FileNotFoundError:
+        raise ConfigError(f"{REPORTED_CSV}: the file is missing; accepted: the reported "
+                          "figures, one row per figure of REPORTED.md") from None
+    except (OSError, ValueError, csv.Error) as exc:  # unreadable, not UTF-8, malformed rows
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"{REPORTED_CSV}: {first}; accepted: the columns and values "
+                          "load_reported reads (sim/reported.py)") from None

@@ -127,12 +127,41 @@ def _sweeps(args: list[str]) -> bool:
 _TYPES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
 
 
+def _accepted_by_omegaconf(msg: str, key: str) -> str:
+    """What is accepted, for the messages OmegaConf gives about a value it will not take."""
+    import dataclasses
+    import re
+
+    from sim import config
+    from sim.compose import options
+
+    found = re.search(r"converted to (\w+)", msg)
+    if found:
+        return _TYPES.get(found.group(1), found.group(1))
+    if "is not a valid bool" in msg:
+        return _TYPES["Boolean"]
+    if "is not Optional" in msg:
+        return "a value (null is not accepted here)"
+    if "does not support deletion" in msg:
+        return "a new value (key=value); a key of the schema cannot be deleted"
+    found = re.search(r"is not a subclass of (\w+)", msg)
+    schema = getattr(config, found.group(1), None) if found else None
+    if dataclasses.is_dataclass(schema):  # a section or a list item set to a plain value
+        keys = ", ".join(f.name for f in dataclasses.fields(schema))
+        return (f"an item that exists, with keys {keys}" if key.endswith("]") else
+                f"{key}.<key>=value with a key of {keys}")
+    if "is not in struct" in msg and key.startswith("policies."):
+        return f"a policy of conf/policy/: {', '.join(options('policy'))}"
+    return "a key that exists and a value of its type (sim-run --cfg job shows them)"
+
+
 def _one_line(exc: BaseException) -> str:
     """A config error as one line that names the key and what is accepted."""
     import dataclasses
     import re
 
-    from hydra.errors import MissingConfigException
+    import yaml
+    from hydra.errors import MissingConfigException, OverrideParseException
     from omegaconf.errors import OmegaConfBaseException
 
     from sim import config
@@ -142,6 +171,14 @@ def _one_line(exc: BaseException) -> str:
     while seen is not None:
         if isinstance(seen, ConfigError):
             return str(seen)
+        if isinstance(seen, yaml.MarkedYAMLError) and seen.problem_mark is not None:
+            mark = seen.problem_mark  # 0-based line and column
+            return (f"{_shown(mark.name)}: line {mark.line + 1}, column {mark.column + 1}: "
+                    f"{seen.problem or seen.context}; accepted: a valid YAML file")
+        if isinstance(seen, OverrideParseException):
+            key = seen.override.split("=")[0] or seen.override
+            return (f"{key}: '{seen.override}' is not an override ({str(seen).splitlines()[0]}); "
+                    "accepted: key=value, quoting a value with special characters")
         if isinstance(seen, MissingConfigException):
             found = re.search(r"Could not find '([^/']+)/([^']+)'", str(seen))
             if found:
@@ -157,19 +194,29 @@ def _one_line(exc: BaseException) -> str:
                     schema = getattr(config, found.group(1), None)
                 keys = [f.name for f in dataclasses.fields(schema)] if schema else []
                 return f"{seen.full_key}: unknown key; accepted: {', '.join(keys) or msg}"
-            found = re.search(r"converted to (\w+)", msg)
-            accepted = _TYPES.get(found.group(1), found.group(1)) if found else None
-            return f"{seen.full_key}: {msg}" + (f"; accepted: {accepted}" if accepted else "")
+            return (f"{seen.full_key}: {msg}; accepted: "
+                    f"{_accepted_by_omegaconf(msg, seen.full_key)}")
         seen = seen.__cause__ or seen.__context__
-    return str(exc).strip().splitlines()[0]
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"{first}; accepted: key=value overrides of the keys `sim-run --cfg job` shows"
+
+
+def _shown(path: str) -> str:
+    """A file of the project as a path from its root (conf/..., sim/...), others as given."""
+    try:
+        return str(Path(path).resolve().relative_to(CONF_DIR.parent))
+    except ValueError:
+        return path
 
 
 def check(overrides: list[str]) -> None:
     """Compose and validate before Hydra creates any output folder."""
-    from sim.model import load_config
     from sim.compose import compose
+    from sim.model import load_config
+    from sim.reported import check_reported
 
     load_config(compose(overrides))
+    check_reported()  # the run is compared with them once it is finished
 
 
 def precheck(prog: str, check_args: Callable[[list[str]], None], args: list[str],

@@ -34,7 +34,7 @@ from sim.config import ConfigError, parse_date, validate
 from sim.dates import Period
 from sim.io import write_csv, write_text
 from sim.observation import Fit
-from sim.reported import ReportedFigure, load_reported
+from sim.reported import ReportedFigure, check_reported, load_reported
 
 #: Report ensembles use seeds from here on, apart from the search's seeds 0, 1, ...
 REPORT_SEED = 1000
@@ -75,10 +75,13 @@ def make_plan(cfg: CalibrateConfig) -> Plan:
     after = parse_date(cfg.holdout.after, "holdout.after") if cfg.holdout.after else None
     run = Period(parse_date(cfg.start, "start"), parse_date(cfg.end, "end"))
     # Only figures the run covers (a ratio's reference window included) can be scored.
-    try:
-        reported = load_reported(cfg.targets)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"targets: {exc}; accepted: a CSV like sim/data/reported.csv") from None
+    if cfg.targets is None:
+        reported = check_reported()  # the packaged figures; a failure names the file
+    else:
+        try:
+            reported = load_reported(cfg.targets)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"targets: {exc}; accepted: a CSV like sim/data/reported.csv") from None
     figures = tuple(f for f in reported if f.weight > 0 and run.covers(f.first_day, f.last_day))
     if not figures:
         raise ConfigError(f"end: the run {run} covers no reported figure; "
