@@ -300,8 +300,11 @@ def check(overrides: list[str]) -> None:
     """Compose and validate before Hydra creates any output folder."""
     from sim.compose import compose
 
+    from sim.reported import check_reported
+
     register()
     load(compose(overrides, config_name="ensemble"))
+    check_reported()  # the summary compares with them: a broken file must not cost the runs
 
 
 def _jobs(overrides: list[str]) -> list[list[str]]:
