@@ -100,6 +100,14 @@ def test(args: argparse.Namespace) -> None:
                      "mean_ref": x.mean(), "mean_new": y.mean(),
                      "ks_D": ks.statistic, "ks_p": ks.pvalue, "mw_p": mw.pvalue})
     df = pd.DataFrame(rows)
+    # each engine's median over its runs against the figure's tolerance (the README fit table's
+    # criterion, on all runs instead of seeds 0-9)
+    from sim.reported import load_reported
+    figures = {f.id: f for f in load_reported()}
+    for side in ("ref", "new"):
+        df[f"within_{side}"] = [
+            ("yes" if figures[f].is_within(figures[f].error(m)) else "NO") if f in figures else ""
+            for f, m in zip(df.figure, df[f"median_{side}"])]
     df["ks_p_holm"] = _holm(df.ks_p.to_numpy())
     df["mw_p_holm"] = _holm(df.mw_p.to_numpy())
     figs = df[~df.figure.str.contains(":")]
@@ -108,13 +116,17 @@ def test(args: argparse.Namespace) -> None:
              "", f"Reported figures: smallest raw KS p {figs.ks_p.min():.3g}, "
              f"{int((figs.ks_p < 0.05).sum())} of {len(figs)} below 0.05 (about "
              f"{0.05 * len(figs):.1f} expected by chance); smallest Holm-adjusted KS p "
-             f"{df.ks_p_holm.min():.3g}.", "",
+             f"{df.ks_p_holm.min():.3g}. Figures whose median over the runs is within "
+             f"tolerance: {int((figs.within_ref == 'yes').sum())} of {len(figs)} (reference), "
+             f"{int((figs.within_new == 'yes').sum())} of {len(figs)} (new).", "",
              "| figure | n | median ref | median new | mean ref | mean new | KS D | KS p | "
-             "MW p | KS p (Holm) |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "MW p | KS p (Holm) | within (ref/new) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in df.itertuples():
         lines.append(f"| {r.figure} | {r.n_ref}/{r.n_new} | {r.median_ref:.4g} | "
                      f"{r.median_new:.4g} | {r.mean_ref:.4g} | {r.mean_new:.4g} | {r.ks_D:.3f} | "
-                     f"{r.ks_p:.3f} | {r.mw_p:.3f} | {r.ks_p_holm:.3f} |")
+                     f"{r.ks_p:.3f} | {r.mw_p:.3f} | {r.ks_p_holm:.3f} | "
+                     f"{r.within_ref}/{r.within_new} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
