@@ -384,8 +384,13 @@ LEVER_DOCS = {
 }
 
 
+# levers that act only when a policy starts (a transfer), never as a baseline: leaders start
+# in maximum security (LeaderState on the start date)
+POLICY_ONLY_LEVERS = ("leader_prison", "leaders_moved")
+
+
 def baseline_levers() -> LeversConfig:
-    return LeversConfig(leader_prison="max_security", leaders_moved=None, visits=True,
+    return LeversConfig(leader_prison=None, leaders_moved=None, visits=True,
                         negotiation=0.0, gang_ceasefire=False, gang_offer=False,
                         lethal_force=1.0, arrest_intensity=1.0, soldiers_deployed=6_000)
 
@@ -644,7 +649,12 @@ def validate(cfg: Config) -> None:
     pop = cfg.model.population
     check_levers(cfg.model.levers, "model.levers")
     for name, value in dataclasses.asdict(cfg.model.levers).items():
-        if value is None and name != "leaders_moved":
+        if name in POLICY_ONLY_LEVERS:
+            if value is not None:
+                raise ConfigError(f"model.levers.{name}: a transfer happens only when a policy "
+                                  "starts (leaders start in maximum security); accepted: null, "
+                                  "and the lever in a policy")
+        elif value is None:
             raise ConfigError(f"model.levers.{name}: the baseline must set every lever; "
                               f"accepted: {LEVER_DOCS[name]}")
     for name, pol in cfg.policies.items():

@@ -13,7 +13,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from sim.config import LEVER_DOCS, MECHANISMS, ModelConfig, baseline_levers
+from sim.config import LEVER_DOCS, MECHANISMS, POLICY_ONLY_LEVERS, ModelConfig, baseline_levers
 from sim.io import write_text
 
 ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
@@ -54,7 +54,8 @@ def parameter_tables() -> str:
     base = baseline_levers()
     for name, doc in LEVER_DOCS.items():
         value = getattr(base, name)
-        out.append(f"| `{name}` | {'all' if value is None else _fmt(value)} | {doc} |")
+        shown = "(policies only)" if name in POLICY_ONLY_LEVERS else _fmt(value)
+        out.append(f"| `{name}` | {shown} | {doc} |")
     return "\n".join(out) + "\n"
 
 

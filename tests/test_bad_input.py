@@ -296,12 +296,14 @@ def _lever(prefix: str) -> Strategies:
     rates = st.sampled_from(["lethal_force", "arrest_intensity"])
     counts = st.sampled_from(["soldiers_deployed", "leaders_moved"])
     switches = st.sampled_from(["visits", "gang_ceasefire", "gang_offer"])
+    # a transfer is a policy's: the baseline refuses any value of these two levers
+    transfer = "field" if prefix == "model" else "valid"
     valid = st.one_of(
         st.floats(0, 1).map(lambda v: draw(at("negotiation"), v, "valid")),
         st.tuples(rates, st.floats(0, 5)).map(lambda t: draw(at(t[0]), t[1], "valid")),
         st.integers(0, 25_000).map(lambda v: draw(at("soldiers_deployed"), v, "valid")),
-        st.integers(0, 360).map(lambda v: draw(at("leaders_moved"), v, "valid")),
-        st.sampled_from(PRISONS).map(lambda v: draw(at("leader_prison"), v, "valid")),
+        st.integers(0, 360).map(lambda v: draw(at("leaders_moved"), v, transfer)),
+        st.sampled_from(PRISONS).map(lambda v: draw(at("leader_prison"), v, transfer)),
         st.tuples(switches, st.sampled_from(["true", "false"])).map(
             lambda t: draw(at(t[0]), t[1], "valid")))
     bad = st.one_of(
