@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+import sim.compiled  # noqa: F401  (the cache folder: before any function is compiled)
+
 
 @njit(cache=True)
 def pick(cum: np.ndarray, total: float, rng) -> int:

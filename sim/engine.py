@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+import sim.compiled  # noqa: F401  (the cache folder: before any function is compiled)
+
 from sim import mechanisms as M
 
 # the daily series of DESIGN.md section 5 (plus a few stocks), in output order

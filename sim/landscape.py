@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+import sim.compiled  # noqa: F401  (the cache folder: before any function is compiled)
+
 from sim.config import LandscapeConfig
 
 

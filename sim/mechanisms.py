@@ -14,6 +14,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+import sim.compiled  # noqa: F401  (the cache folder: before any function is compiled)
+
 from sim.draws import binomial_split, pick, pick_nonempty, poisson_split
 
 ISOLATION = 2  # index of "isolation" in config.PRISONS

@@ -61,8 +61,12 @@ def accepted_range(f: dataclasses.Field) -> tuple[float | None, float | None]:
 
 def check_scale(key: str, value: float) -> None:
     """A scale for an app's runs (`scale`, `report_scale`): what model.scale accepts."""
+    from sim.config import PopulationConfig, scale_floor
+
     lo, hi = accepted_range(next(f for f in dataclasses.fields(ModelConfig) if f.name == "scale"))
-    if not (lo is None or value >= lo) or not (hi is None or value <= hi):
+    if lo is None:  # the schema's floor depends on the populations: the defaults' floor here
+        lo = round(scale_floor(PopulationConfig()), 6)
+    if not value >= lo or not (hi is None or value <= hi):
         raise ConfigError(f"{key}: {value} is out of range; accepted: [{lo}, {hi}] "
                           "(as model.scale)")
 
