@@ -15,11 +15,6 @@ from typing import NamedTuple
 import numpy as np
 
 
-def relax(halflife_days: float) -> float:
-    """Share of the gap to a target closed in one day, for a given half-life."""
-    return 1.0 - 0.5 ** (1.0 / halflife_days)
-
-
 class CliqueState(NamedTuple):
     """Per street clique (GangClique)."""
     street: np.ndarray        # members on the street (int64)
