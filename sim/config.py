@@ -65,7 +65,8 @@ def P(default: Any, unit: str, doc: str, source: str = "assumed", lo: float | No
     if isinstance(default, _Fitted):
         metadata["fitted"] = default.key
         if "fitted" not in source:
-            metadata["source"] = "fitted" if source == "assumed" else f"{source}; fitted"
+            fitted = "fitted to the reported figures of 2011-2017 (docs/CALIBRATION.md)"
+            metadata["source"] = fitted if source == "assumed" else f"{source}; {fitted}"
         default = CALIBRATED[default.key]
     return field(default=default, metadata=metadata)
 
