@@ -15,12 +15,11 @@ distribution as one independent draw per agent:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-import sim.compiled  # noqa: F401  (the cache folder: before any function is compiled)
+from sim.compiled import kernel
 
 
-@njit(cache=True)
+@kernel
 def pick(cum: np.ndarray, total: float, rng) -> int:
     """An index drawn in proportion to the increments of the cumulative sum `cum`."""
     x = rng.random() * total
@@ -34,21 +33,23 @@ def pick(cum: np.ndarray, total: float, rng) -> int:
     return lo
 
 
-@njit(cache=True)
+@kernel
 def guide(cum: np.ndarray, total: float) -> np.ndarray:
     """A guide table for many picks from one `cum`: entry k is the first index whose cumulative
     sum exceeds k / len(cum) of the total, so a pick starts next to its answer."""
     m = len(cum)
     table = np.empty(m, np.int64)
     j = 0
+    step = total / m
     for k in range(m):
-        while j < m - 1 and cum[j] <= k * total / m:
+        threshold = k * step
+        while j < m - 1 and cum[j] <= threshold:
             j += 1
         table[k] = j
     return table
 
 
-@njit(cache=True)
+@kernel
 def pick_guided(cum: np.ndarray, total: float, table: np.ndarray, rng) -> int:
     """The same draw as `pick`, found from the guide table by a short forward scan."""
     x = rng.random() * total
@@ -59,7 +60,7 @@ def pick_guided(cum: np.ndarray, total: float, table: np.ndarray, rng) -> int:
     return j
 
 
-@njit(cache=True)
+@kernel
 def poisson_split(rates: np.ndarray, rng, out: np.ndarray) -> int:
     """out[i] ~ Poisson(rates[i]), independently; returns the total."""
     cum = np.cumsum(rates)
@@ -73,7 +74,7 @@ def poisson_split(rates: np.ndarray, rng, out: np.ndarray) -> int:
     return k
 
 
-@njit(cache=True)
+@kernel
 def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     """out[i] ~ Binomial(n[i], p[i]), independently; returns the total. p may be a scalar
     broadcast as a one-element array.
@@ -113,23 +114,24 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     for b in range(blows):
         i = pick_guided(cum, total, table, rng) if many else pick(cum, total, rng)
         q = p[0] if shared else p[i]
-        if rng.random() * q < -np.log1p(-q) * (1.0 - q):  # keep: probability -log(1-q)(1-q)/q
+        u = rng.random()
+        # keep with probability -log(1-q)(1-q)/q, which is at least (1-q)(1+q/2): most blows
+        # are kept without taking the logarithm
+        if u < (1.0 - q) * (1.0 + 0.5 * q) or u * q < -np.log1p(-q) * (1.0 - q):
             agent[kept] = i
             kept += 1
             out[i] += 1
-    # a member hit twice counts once: only agents hit more than once need their members drawn
+    # a member hit twice counts once: an agent hit h times has as many distinct members hit
+    # as h blows thrown one after another at its n members, each new with probability
+    # (n - members hit so far) / n
     for b in range(kept):
         i = agent[b]
         hits = out[i]
         if hits < 2 or weight[i] < 0:
             continue
-        members = np.empty(hits, np.int64)
-        for h in range(hits):
-            members[h] = rng.integers(0, n[i])
-        members.sort()
         distinct = 1
         for h in range(1, hits):
-            distinct += members[h] != members[h - 1]
+            distinct += rng.random() * n[i] >= distinct
         out[i] = distinct
         weight[i] = -1.0  # resolved
     for i in range(m):
@@ -138,7 +140,7 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     return done
 
 
-@njit(cache=True)
+@kernel
 def pick_nonempty(sizes: np.ndarray, lo: int, hi: int, rng) -> int:
     """A uniformly drawn index in [lo, hi) whose size is positive (retries, as units are rarely
     empty); -1 when none is found in 20 tries."""

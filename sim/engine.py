@@ -9,11 +9,9 @@ leaders are transferred, army units deploy). The row written for each day follow
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-
-import sim.compiled  # noqa: F401  (the cache folder: before any function is compiled)
 
 from sim import mechanisms as M
+from sim.compiled import kernel
 
 # the daily series of DESIGN.md section 5 (plus a few stocks), in output order
 SERIES = ("homicides", "homicides_true", "hidden", "gang_vs_gang", "gang_vs_civilian",
@@ -27,7 +25,7 @@ FRACTIONS = ("police_morale", "ceasefire_norm")
 RECENT_HALFLIFE = 15.0  # "recent violence" is a 15-day half-life moving average of killings
 
 
-@njit(cache=True)
+@kernel
 def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     """One day: the processes in order, each seeing the people the previous ones left."""
     restraining = M.leader_orders(C, L, P, lv)
@@ -117,7 +115,7 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[25] = quit
 
 
-@njit(cache=True)
+@kernel
 def advance(C, L, G, V, S, T, P, lv, rng, E, out, first_row: int, days: int,
             first_step: int) -> None:
     """`days` days from row `first_row` of `out`; step numbers count from 1 on the first day."""

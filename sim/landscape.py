@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
-import sim.compiled  # noqa: F401  (the cache folder: before any function is compiled)
+from sim.compiled import kernel
 
 from sim.config import LandscapeConfig
 
@@ -59,7 +58,7 @@ def _density(cfg: LandscapeConfig, rng: np.random.Generator) -> np.ndarray:
     return cfg.urban_share * urban + (1 - cfg.urban_share) * rural
 
 
-@njit(cache=True)
+@kernel
 def _nearest(points: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of (the first, on ties) and distance to the nearest site for each point."""
     idx = np.empty(len(points), np.int64)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-import sim.compiled  # noqa: F401  (the cache folder: before any function is compiled)
+from sim.compiled import kernel
 
 from sim.draws import binomial_split, pick, pick_nonempty, poisson_split
 
@@ -44,13 +43,13 @@ class Today(NamedTuple):
                    np.zeros(n_cliques + 1))
 
 
-@njit(cache=True)
+@kernel
 def relax(halflife_days: float) -> float:
     """Share of the gap to a target closed in one day, for a given half-life."""
     return 1.0 - 0.5 ** (1.0 / halflife_days)
 
 
-@njit(cache=True)
+@kernel
 def leader_orders(C, L, P, lv) -> bool:
     """M3, M4, M5: leaders weigh benefits against grievance; orders reach cliques imperfectly.
 
@@ -106,7 +105,7 @@ def leader_orders(C, L, P, lv) -> bool:
     return offer > 0 or incentive_max > 1e-9 or habit_max > 1e-9
 
 
-@njit(cache=True)
+@kernel
 def ceasefire_norm(C, P, lv) -> None:
     """M8: the gangs' own order spreads through the street leadership, obeyed at once by those
     who follow orders; without fresh orders the norm fades, and revenge erodes it."""
@@ -120,7 +119,7 @@ def ceasefire_norm(C, P, lv) -> None:
             C.norm[i] *= max(1 - P.ceasefire_erosion_per_revenge * C.revenge[i], 0.0)
 
 
-@njit(cache=True)
+@kernel
 def aggression(C, P) -> None:
     """M2-M4, M8: today's aggression of each clique, as a multiplier of its 2011 level."""
     for i in range(len(C.aggression)):
@@ -132,7 +131,7 @@ def aggression(C, P) -> None:
                            * (1 + C.retaliation[i] + P.repression_revenge_spillover * C.revenge[i]))
 
 
-@njit(cache=True)
+@kernel
 def border_killings(C, T, P, rng, E) -> None:
     """M2: killings across rival borders, into E.victims (per victim clique) and E.by_killer.
 
@@ -161,7 +160,7 @@ def border_killings(C, T, P, rng, E) -> None:
         excess -= 1
 
 
-@njit(cache=True)
+@kernel
 def security_operations(C, S, P, lv, rng, E) -> None:
     """M6, M9: security forces kill (lethal force) and arrest (raids) street members, in
     proportion to their local presence and national effort; into E.security and E.arrests."""
@@ -180,7 +179,7 @@ def security_operations(C, S, P, lv, rng, E) -> None:
     binomial_split(left, E.prob[:n], rng, E.arrests)
 
 
-@njit(cache=True)
+@kernel
 def attacks_on_security(C, G, S, P, rng) -> tuple:
     """M6, M7: gangs kill police, soldiers and their relatives: revenge, pressure orders from
     leaders, and planned campaigns. Returns (police, soldiers, relatives) killed, as drawn."""
@@ -205,7 +204,7 @@ def attacks_on_security(C, G, S, P, rng) -> tuple:
     return security - soldiers, soldiers, relatives
 
 
-@njit(cache=True)
+@kernel
 def civilian_killings(C, V, P, rng, E) -> int:
     """M10: gangs kill residents of their territory (extortion refused, suspicion, spill-over)
     into E.civilians, and recently deported returnees (returned)."""
@@ -225,7 +224,7 @@ def civilian_killings(C, V, P, rng, E) -> int:
     return min(rng.poisson(lam), V.deportees[0]) if lam > 0 else 0
 
 
-@njit(cache=True)
+@kernel
 def economy(C, V, P, rng, E) -> int:
     """M4, M6: extortion (up when fighting gives way to revenue), arms bought with it, and
     recruitment fed by revenue and by repression, into E.recruits. Returns extortions."""
@@ -248,7 +247,7 @@ def economy(C, V, P, rng, E) -> int:
     return extortions
 
 
-@njit(cache=True)
+@kernel
 def prison_releases(C, P, rng, E) -> None:
     """M9: members leave prison, into E.releases; overcrowding speeds releases up."""
     crowding = max(C.prison.sum() / max(P.prisons_capacity * P.scale, 1.0) - 1, 0.0)
@@ -257,7 +256,7 @@ def prison_releases(C, P, rng, E) -> None:
     binomial_split(C.prison, np.array([rate]), rng, E.releases)
 
 
-@njit(cache=True)
+@kernel
 def update_feelings(C, P, E) -> None:
     """M2, M6: each killing raises the victims' urge to retaliate (rivals) and their hostility
     to security forces (security forces); both fade with time."""
@@ -271,7 +270,7 @@ def update_feelings(C, P, E) -> None:
                            * E.security[i], P.repression_revenge_cap)
 
 
-@njit(cache=True)
+@kernel
 def hidden_bodies(C, P, rng, E, restraining: bool) -> int:
     """M12: cliques following a restraint order hide some of the rivals and residents they
     kill. Returns the bodies hidden today."""
@@ -285,7 +284,7 @@ def hidden_bodies(C, P, rng, E, restraining: bool) -> int:
     return hidden
 
 
-@njit(cache=True)
+@kernel
 def campaigns(C, G, P, E) -> None:
     """M7: gangs whose leaders are isolated, or whose members security forces kill, build up
     grievance; past a threshold they plan a campaign against security forces (first phase),
@@ -313,7 +312,7 @@ def campaigns(C, G, P, E) -> None:
             G.grievance[g] = 0.0
 
 
-@njit(cache=True)
+@kernel
 def security_losses(S, V, P, police_killed: int, soldiers_killed: int, rng, day: int) -> tuple:
     """M6, M11: officers and soldiers killed leave their units, security forces respond in
     kind, morale falls and recovers, officers quit (more when morale is low), the state hires
@@ -360,7 +359,7 @@ def security_losses(S, V, P, police_killed: int, soldiers_killed: int, rng, day:
     return police_lost, soldiers_lost, left, hires
 
 
-@njit(cache=True)
+@kernel
 def _deployed_army(S, n_police: int) -> int:
     k = 0
     for j in range(n_police, len(S.deployed)):
@@ -368,7 +367,7 @@ def _deployed_army(S, n_police: int) -> int:
     return k
 
 
-@njit(cache=True)
+@kernel
 def _lose(personnel, lo: int, hi: int, k: int, rng) -> int:
     """k people leave units drawn at random (with replacement) among [lo, hi) with anyone left
     in them; returns how many actually left."""
@@ -384,7 +383,7 @@ def _lose(personnel, lo: int, hi: int, k: int, rng) -> int:
     return lost
 
 
-@njit(cache=True)
+@kernel
 def flight(C, V, P, rng, E, day: int) -> tuple:
     """M10: residents emigrate, more where killings are frequent (E.fled); some emigrants are
     deported back and face a heightened risk until they settle among the residents, a week's
@@ -395,8 +394,8 @@ def flight(C, V, P, rng, E, day: int) -> tuple:
         if i < n:
             E.prob[i] += (P.civilians_flight_per_violence * 365e5 * C.violence[i]
                           / max(V.size[i], 1))
-    for i in range(n + 1):  # residents are many and emigrants few in every block: one draw each
-        E.fled[i] = rng.binomial(V.size[i], min(E.prob[i], 1.0)) if V.size[i] > 0 else 0
+        E.prob[i] = min(E.prob[i], 1.0)
+    binomial_split(V.size, E.prob, rng, E.fled)
     abroad = V.abroad[0] + E.fled.sum()
     deported = rng.binomial(V.abroad[0], P.civilians_deportation_rate) if V.abroad[0] > 0 else 0
     E.settled[:] = 0
@@ -411,7 +410,7 @@ def flight(C, V, P, rng, E, day: int) -> tuple:
     return deported, settled
 
 
-@njit(cache=True)
+@kernel
 def redeploy(C, S, T, V, P, rng) -> None:
     """Units move: a share to the most violent territories (the home cell of a clique drawn by
     recent violence), the rest to patrol areas drawn by population; then presence follows."""
@@ -426,7 +425,7 @@ def redeploy(C, S, T, V, P, rng) -> None:
     update_presence(C, S, T, V, P)
 
 
-@njit(cache=True)
+@kernel
 def update_presence(C, S, T, V, P) -> None:
     """Local presence: personnel posted in a clique's territory per resident, relative to the
     national ratio; weighted with national coverage (`police_local_presence_weight`)."""
