@@ -26,6 +26,30 @@ RECENT_HALFLIFE = 15.0  # "recent violence" is a 15-day half-life moving average
 
 
 @kernel
+def _remove(stock, count) -> int:
+    """stock[i] -= count[i] for the first len(count) entries of stock; returns the total."""
+    total = 0
+    for i in range(len(count)):
+        stock[i] -= count[i]
+        total += count[i]
+    return total
+
+
+@kernel
+def _add(stock, count) -> None:
+    for i in range(len(count)):
+        stock[i] += count[i]
+
+
+@kernel
+def _move(source, target, count) -> None:
+    """count[i] people from source[i] to target[i] (explicit loops: numba makes a temporary
+    array for each `a[:] -= b`)."""
+    _remove(source, count)
+    _add(target, count)
+
+
+@kernel
 def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     """One day: the processes in order, each seeing the people the previous ones left."""
     restraining = M.leader_orders(C, L, P, lv)
@@ -33,23 +57,21 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     M.aggression(C, P)
 
     M.border_killings(C, T, P, rng, E)
-    C.street[:] -= E.victims
+    _remove(C.street, E.victims)
     M.security_operations(C, S, P, lv, rng, E)
-    C.street[:] -= E.security + E.arrests
-    C.prison[:] += E.arrests
+    _remove(C.street, E.security)
+    _move(C.street, C.prison, E.arrests)
     police_k, soldiers_k, relatives_k = M.attacks_on_security(C, G, S, P, rng)
     deportees_k = M.civilian_killings(C, V, P, rng, E)
     n = len(C.street)
-    V.size[:n] -= E.civilians
+    _remove(V.size, E.civilians)  # the first n blocks are the cliques' territories
     V.deportees[0] -= deportees_k
     relatives_k = min(relatives_k, V.size[-1])  # relatives live among the ungoverned block
     V.size[-1] -= relatives_k
     extortions = M.economy(C, V, P, rng, E)
-    V.size[:n] -= E.recruits
-    C.street[:] += E.recruits
+    _move(V.size, C.street, E.recruits)
     M.prison_releases(C, P, rng, E)
-    C.prison[:] -= E.releases
-    C.street[:] += E.releases
+    _move(C.prison, C.street, E.releases)
 
     M.update_feelings(C, P, E)
     hidden = M.hidden_bodies(C, P, rng, E, restraining)
@@ -58,10 +80,10 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
                                                           step)
     V.size[-1] += quit - hired
     deported, settled = M.flight(C, V, P, rng, E, step)
-    V.size[:] -= E.fled
-    V.abroad[0] += E.fled.sum() - deported
+    fled = _remove(V.size, E.fled)
+    V.abroad[0] += fled - deported
     V.deportees[0] += deported - settled
-    V.size[:] += E.settled
+    _add(V.size, E.settled)
 
     recent = M.relax(RECENT_HALFLIFE)
     gang_gang = E.victims.sum()
