@@ -88,9 +88,14 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     weight = np.zeros(m)
     out[:] = 0
     done = 0
+    if shared and 0.0 < p[0] <= 0.1:  # one rate per member for all: no division per agent
+        odds = p[0] / (1.0 - p[0])
+        for i in range(m):
+            if n[i] > 0:
+                weight[i] = n[i] * odds
     for i in range(m):
         q = p[0] if shared else p[i]
-        if n[i] <= 0 or q <= 0.0:
+        if n[i] <= 0 or q <= 0.0 or weight[i] > 0.0:
             continue
         if q >= 1.0:  # everyone: no draw
             out[i] = n[i]

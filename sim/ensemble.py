@@ -146,9 +146,17 @@ _BASE: Config | None = None  # a worker's simulation config, sent once by the in
 
 
 def _init_worker(base: Config) -> None:
+    import gc
+
+    import sim.ensemble_tables  # noqa: F401  (imported now, before the freeze below)
+    import sim.model  # noqa: F401
+
     global _BASE
     _BASE = base
     logging.getLogger("MESA").setLevel(logging.WARNING)
+    # the modules' objects live as long as the worker: out of the collector's sight, so that
+    # collecting each replicate's garbage (its agents and cells) does not walk them again
+    gc.freeze()
 
 
 def _simulate_in_worker(replicate: Replicate) -> tuple[dict, dict]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.compiled import kernel
 
-from sim.draws import binomial_split, pick, pick_nonempty, poisson_split
+from sim.draws import binomial_split, guide, pick, pick_guided, pick_nonempty, poisson_split
 
 ISOLATION = 2  # index of "isolation" in config.PRISONS
 COMFORT = np.array([0.0, 1.0, -0.5])  # max_security, low_security, isolation (harsher)
@@ -405,8 +405,9 @@ def flight(C, V, P, rng, E, day: int) -> tuple:
         week = 1 - (1 - relax(P.civilians_reintegration_halflife_days)) ** 7
         settled = rng.binomial(deportees, week)
         cum = np.cumsum((V.size - E.fled).astype(np.float64))
+        table = guide(cum, cum[-1])  # hundreds of picks a week from one cumulative sum
         for _ in range(settled):  # back among the residents, where people live
-            E.settled[pick(cum, cum[-1], rng)] += 1
+            E.settled[pick_guided(cum, cum[-1], table, rng)] += 1
     return deported, settled
 
 
