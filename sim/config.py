@@ -152,6 +152,11 @@ class LeaderOrdersConfig:
                                    "half-life of the street's restraint habit building up while "
                                    "a restraint order holds and fading once it stops (0.5: no "
                                    "habit)", "004 ('steadily escalated')", lo=0.5)
+    offer_restraint: float = prob(1.0, "restraint leaders order while they ask the government "
+                                       "for talks (the letter of June 2015), as a share of a "
+                                       "negotiated order; 0: the letter changes nothing",
+                                  "001 (the letter); set to the value the model used before it "
+                                  "was a parameter, not fitted (issue 14 weighs it)")
     restraint_strength: float = prob(0.95, "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
     attack_strength: float = P(fitted("orders.attack_strength"), "aggression",
@@ -184,6 +189,16 @@ class TruceConfig:
                                  "negotiated benefits) in what leaders count as benefits; a move "
                                  "back to maximum security is a loss", "000 ('spurred the "
                                  "reaction')", unit="share")
+    comfort_low_security: float = P(1.0, "benefit", "comfort of a less restrictive prison, in "
+                                    "units of full negotiated benefits (maximum security is 0)",
+                                    "000 (the truce's transfers were its first benefit); a "
+                                    "scale convention, not fitted", lo=0.0, hi=2.0)
+    comfort_isolation: float = P(-0.5, "benefit", "comfort of isolation, in the same units "
+                                 "(harsher than maximum security)", "002, 004 (cut off, no "
+                                 "visits); assumed, not fitted", lo=-2.0, hi=0.0)
+    expectation_rise_factor: float = P(4.0, "1", "the expectation rises this many times more "
+                                       "slowly than the incentive (benefits are believed only "
+                                       "once they last)", "assumed, not fitted", lo=1.0, hi=50.0)
     grievance_halflife_days: float = P(fitted("truce.grievance_halflife_days"), "days",
                                        "half-life of grievance building up (gangs take time to "
                                        "see the deal is off)", "000 (Wolf, Tager)", lo=0.5)
@@ -260,9 +275,12 @@ class IsolationConfig:
     grievance_per_security_killing: float = P(0.05, "grievance / killing", "grievance per member "
                                                                           "killed by security",
                                               "002")
-    campaign_threshold: float = P(fitted("isolation.campaign_threshold"), "grievance",
-                                  "grievance at which a gang launches a campaign (planning takes "
-                                  "time)", "002", lo=1)
+    campaign_hazard: float = P(5.632e-5, "1 / grievance / day", "daily hazard of launching a "
+                               "campaign per unit of grievance (planning takes time, and its "
+                               "moment is not fixed)", "002; converted from the former fitted "
+                               "threshold of 167 (the same mean delay, sqrt(pi / 2h) = 167 days, "
+                               "under full isolation; docs/ODD.md 7.7), not yet fitted itself",
+                               lo=0.0, hi=1.0)
     campaign_security_days: int = P(10, "days", "first phase: against security forces",
                                     "002 ('Plan Bitter Tears')")
     campaign_relatives_days: int = P(30, "days", "second phase: against their relatives",
@@ -271,8 +289,8 @@ class IsolationConfig:
                                   "hostility to security forces added in the first phase", "002")
     campaign_relatives_hostility: float = P(fitted("isolation.campaign_relatives_hostility"),
                                             "hostility", "hostility to their relatives added in "
-                                            "the second phase", "002 (8 relatives killed in 12 "
-                                            "days)")
+                                            "the second phase", "002 (the campaign's second "
+                                            "phase)")
 
 
 @dataclass
@@ -285,8 +303,14 @@ class CeasefireConfig:
     adoption_halflife_days: float = P(0.7, "days", "half-life of adoption once ordered",
                                       "004 (within days)", lo=0.1)
     norm_halflife_days: float = P(fitted("ceasefire.norm_halflife_days"), "days",
-                                  "persistence of the norm without fresh orders",
+                                  "half-life of the norm following a weakening order down, or "
+                                  "fading once the order ends",
                                   "competing explanation (DESIGN 2)", lo=0.5)
+    order_halflife_days: float = P(365.0, "days", "half-life of the gangs' resolve to keep their "
+                                   "own cease-fire order: the order weakens while it stands",
+                                   "004 (expected to be temporary: 'it may not last'); assumed, "
+                                   "not fitted: the 2016-2017 figures are to constrain it "
+                                   "(issue 14)", lo=1.0, hi=1e5)
     covers_security: float = prob(fitted("ceasefire.covers_security"), "share of the norm's "
                                   "effect that also holds back attacks on security forces",
                                   "002, 004 (police killings went on: 62 in 2016)", unit="share")
@@ -402,6 +426,9 @@ class ModelConfig:
     scale: float = P(1.0, "1", "shrinks every population (rates per person are kept)",
                      lo=None, hi=1.0, accepted="(0, 1], above the floor the populations set "
                                                "(docs/ODD.md 6.4)")
+    spinup_days: int = P(365, "days", "days simulated under the baseline levers before the "
+                         "start date and not recorded, so that retaliation, revenge, arms and "
+                         "habits on the start date are the model's own, not zero", lo=0)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
     border: BorderViolenceConfig = field(default_factory=BorderViolenceConfig)

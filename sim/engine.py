@@ -53,7 +53,7 @@ def _move(source, target, count) -> None:
 def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     """One day: the processes in order, each seeing the people the previous ones left."""
     restraining = M.leader_orders(C, L, P, lv)
-    M.ceasefire_norm(C, P, lv)
+    M.ceasefire_norm(C, G, P, lv)
     M.aggression(C, P)
 
     M.border_killings(C, T, P, rng, E)
@@ -75,7 +75,7 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
 
     M.update_feelings(C, P, E)
     hidden = M.hidden_bodies(C, P, rng, E, restraining)
-    M.campaigns(C, G, P, E)
+    M.campaigns(C, G, P, rng, E)
     police_k, soldiers_k, quit, hired = M.security_losses(S, V, P, police_k, soldiers_k, rng,
                                                           step)
     V.size[-1] += quit - hired

@@ -18,7 +18,6 @@ from sim.compiled import kernel
 from sim.draws import binomial_split, guide, pick, pick_guided, pick_nonempty, poisson_split
 
 ISOLATION = 2  # index of "isolation" in config.PRISONS
-COMFORT = np.array([0.0, 1.0, -0.5])  # max_security, low_security, isolation (harsher)
 
 
 class Today(NamedTuple):
@@ -58,38 +57,40 @@ def leader_orders(C, L, P, lv) -> bool:
     expectation) is turned at once into pressure on the state (attacks on security forces),
     and, as it builds up into grievance, into attack orders against rivals and residents.
     What reaches a clique is the order times its leader's prison communication times the
-    clique's obedience. Returns whether anyone is restraining (bodies may be hidden).
+    clique's obedience. Returns whether any clique receives a restraint order today (only then
+    are bodies hidden: a habit of restraint has nothing to prove to the government).
     """
     rise, fade = relax(P.truce_incentive_rise_days), relax(P.truce_incentive_halflife_days)
-    remember_up = relax(P.truce_incentive_rise_days * 4)
+    remember_up = relax(P.truce_incentive_rise_days * P.truce_expectation_rise_factor)
     forget = relax(P.truce_expectation_halflife_days)
     brood = relax(P.truce_grievance_halflife_days)
     w = P.truce_comfort_weight
+    comfort = (0.0, P.truce_comfort_low_security, P.truce_comfort_isolation)  # by prison
     visits = 1.0 if lv.visits > 0 else 1.0 - P.orders_visits_share
     comm_by_prison = (P.orders_comm_max_security, P.orders_comm_low_security,
                       P.orders_comm_isolation)
-    incentive_max = 0.0
     for j in range(len(L.gang)):
         rate = rise if lv.negotiation > L.incentive[j] else fade
         L.incentive[j] += (lv.negotiation - L.incentive[j]) * rate
         # what leaders count as benefits: the deal and the comfort of their prison
-        benefits = (1 - w) * L.incentive[j] + w * COMFORT[L.prison[j]]
+        benefits = (1 - w) * L.incentive[j] + w * comfort[L.prison[j]]
         gap = benefits - L.expectation[j]
         L.expectation[j] += (remember_up if gap > 0 else forget) * gap
         L.unmet[j] = min(max(L.expectation[j] - benefits, 0.0), 1.0)
         L.grievance[j] += (L.unmet[j] - L.grievance[j]) * brood
         L.comm[j] = comm_by_prison[L.prison[j]] * visits
-        incentive_max = max(incentive_max, L.incentive[j])
     # leaders who offer talks order restraint themselves, as a token of what they can deliver;
     # the order still has to get out of their prison
-    offer = 1.0 if lv.gang_offer > 0 else 0.0
+    offer = P.orders_offer_restraint if lv.gang_offer > 0 else 0.0
     settle = relax(P.orders_habit_halflife_days)
     drift = relax(P.orders_opportunism_halflife_days)
-    habit_max = 0.0
+    ordered = 0.0
     for i in range(len(C.street)):
         j = C.leader[i]
         reach = L.comm[j] * C.obedience[i]
         order = reach * max(L.incentive[j], offer)
+        C.order[i] = order
+        ordered = max(ordered, order)
         # months of obeying a restraint order make it a habit of the street that outlives the
         # order: it builds up while the order holds and fades once it stops
         C.habit[i] += (order - C.habit[i]) * settle
@@ -101,22 +102,26 @@ def leader_orders(C, L, P, lv) -> bool:
         # the street sees its leaders' bet fail and members start acting on their own,
         # whatever the leaders order; a habit that builds up, and fades, over months
         C.opportunism[i] += (L.unmet[j] - C.opportunism[i]) * drift
-        habit_max = max(habit_max, C.habit[i])
-    return offer > 0 or incentive_max > 1e-9 or habit_max > 1e-9
+    return ordered > 0.0
 
 
 @kernel
-def ceasefire_norm(C, P, lv) -> None:
+def ceasefire_norm(C, G, P, lv) -> None:
     """M8: the gangs' own order spreads through the street leadership, obeyed at once by those
-    who follow orders; without fresh orders the norm fades, and revenge erodes it."""
+    who follow orders. The order itself weakens as the gangs' resolve to keep it fades
+    (`ceasefire.order_halflife_days`); the norm follows the order down at its own pace, and
+    fades at that pace once the order ends; revenge erodes it."""
     adopt, fade = relax(P.ceasefire_adoption_halflife_days), relax(P.ceasefire_norm_halflife_days)
+    ordered = lv.gang_ceasefire > 0
+    order = G.ceasefire_order[0] if ordered else 0.0
     for i in range(len(C.norm)):
-        if lv.gang_ceasefire > 0:
-            C.norm[i] += max(P.ceasefire_reach * C.obedience[i] - C.norm[i], 0.0) * adopt
-        else:
-            C.norm[i] *= 1 - fade
+        target = P.ceasefire_reach * C.obedience[i] * order
+        C.norm[i] += (target - C.norm[i]) * (adopt if target > C.norm[i] else fade)
         if P.ceasefire_erosion_per_revenge > 0:
             C.norm[i] *= max(1 - P.ceasefire_erosion_per_revenge * C.revenge[i], 0.0)
+    # a fresh order starts at full strength; one under way weakens day by day
+    G.ceasefire_order[0] = G.ceasefire_order[0] * (1 - relax(P.ceasefire_order_halflife_days)) \
+        if ordered else 1.0
 
 
 @kernel
@@ -272,23 +277,24 @@ def update_feelings(C, P, E) -> None:
 
 @kernel
 def hidden_bodies(C, P, rng, E, restraining: bool) -> int:
-    """M12: cliques following a restraint order hide some of the rivals and residents they
-    kill. Returns the bodies hidden today."""
-    if not restraining:  # nobody is restraining: nothing to hide
+    """M12: cliques under a restraint order hide some of the rivals and residents they kill, in
+    proportion to the order they receive today. Returns the bodies hidden today."""
+    if not restraining:  # no order today: nothing to hide
         return 0
     hidden = 0
     for i in range(len(C.street)):
         kills = E.by_killer[i] + E.civilians[i]
         if kills > 0:
-            hidden += rng.binomial(kills, min(P.reporting_hide_share * C.restraint[i], 1.0))
+            hidden += rng.binomial(kills, min(P.reporting_hide_share * C.order[i], 1.0))
     return hidden
 
 
 @kernel
-def campaigns(C, G, P, E) -> None:
+def campaigns(C, G, P, rng, E) -> None:
     """M7: gangs whose leaders are isolated, or whose members security forces kill, build up
-    grievance; past a threshold they plan a campaign against security forces (first phase),
-    then against their relatives (second phase)."""
+    grievance; a gang launches a campaign against security forces (first phase), then against
+    their relatives (second phase), with a daily hazard proportional to its grievance, so that
+    when campaigns start is random; the grievance is spent when one starts."""
     killed = E.security.sum()
     members = np.zeros(3)
     kills = np.zeros(3)
@@ -306,10 +312,10 @@ def campaigns(C, G, P, E) -> None:
         G.relatives_days[g] = max(G.relatives_days[g] - 1, 0)
         if ending:
             G.relatives_days[g] = int(P.isolation_campaign_relatives_days)
-        if (G.grievance[g] >= P.isolation_campaign_threshold and G.security_days[g] == 0
-                and G.relatives_days[g] == 0):
-            G.security_days[g] = int(P.isolation_campaign_security_days)
-            G.grievance[g] = 0.0
+        if G.security_days[g] == 0 and G.relatives_days[g] == 0 and G.grievance[g] > 0:
+            if rng.random() < -np.expm1(-P.isolation_campaign_hazard * G.grievance[g]):
+                G.security_days[g] = int(P.isolation_campaign_security_days)
+                G.grievance[g] = 0.0
 
 
 @kernel

@@ -92,6 +92,7 @@ class GangViolenceModel(Model):
         # 2011 coverage (police plus the baseline levers' soldiers) is the reference effort
         self.security.reference[0] = (self.security.officers[0] + p.levers.soldiers_deployed
                                       * self.scale) / max(self.civilians.size.sum(), 1)
+        self._spin_up(p.spinup_days)
         self._apply_policies(self.date, first=True)
         self._change_days.discard(self.start_date)  # already applied
         self.running = True
@@ -189,6 +190,23 @@ class GangViolenceModel(Model):
         mech.redeploy(self.cliques, self.security, self.territory, self.civilians, self.params,
                       self.rng)
         self._sync_units()
+
+    def _spin_up(self, days: int) -> None:
+        """Simulate `days` days under the baseline levers before the start date, unrecorded, so
+        that the memories the processes keep (retaliation, revenge, arms, habits, grievance)
+        start from the model's own state rather than from zero. Mesa's clock does not move."""
+        if days <= 0:
+            return
+        self._levers = Levers.from_config(self.cfg.model.levers)
+        self.set_soldiers(self.cfg.model.levers.soldiers_deployed)
+        scratch = engine.empty_series(min(days, MAX_STRETCH))
+        done = 0
+        while done < days:
+            k = min(days - done, len(scratch))
+            engine.advance(self.cliques, self.leaders, self.gangs, self.civilians, self.security,
+                           self.territory, self.params, self._levers, self.rng, self.today,
+                           scratch, 0, k, done + 1)
+            done += k
 
     # ------------------------------------------------------------------ policies
     def _apply_policies(self, day: dt.date, first: bool = False) -> None:

@@ -30,7 +30,8 @@ class CliqueState(NamedTuple):
     violence: np.ndarray      # recent killings in the territory (smoothed, per day)
     opportunism: np.ndarray   # members acting on their own (M7)
     habit: np.ndarray         # restraint become a habit of the street (M3)
-    restraint: np.ndarray     # restraint followed today
+    order: np.ndarray         # restraint order received today (M3)
+    restraint: np.ndarray     # restraint followed today (the order or the habit)
     pressure: np.ndarray      # pressure-on-the-state order received today
     attack: np.ndarray        # attack order (rivals, residents) received today
     aggression: np.ndarray    # today's aggression multiplier
@@ -71,10 +72,12 @@ class GangState(NamedTuple):
     isolated: np.ndarray        # (3,) share of the gang's leaders held in isolation
     security_days: np.ndarray   # (3,) days left of a campaign against security forces
     relatives_days: np.ndarray  # (3,) days left of the campaign against their relatives
+    ceasefire_order: np.ndarray  # (1,) strength of the gangs' cease-fire order (M8), 1 = fresh
 
     @classmethod
     def create(cls) -> "GangState":
-        return cls(np.zeros(3), np.zeros(3), np.zeros(3, np.int64), np.zeros(3, np.int64))
+        return cls(np.zeros(3), np.zeros(3), np.zeros(3, np.int64), np.zeros(3, np.int64),
+                   np.ones(1))
 
 
 class CivilianState(NamedTuple):
