@@ -306,11 +306,14 @@ class CeasefireConfig:
                                   "half-life of the norm following a weakening order down, or "
                                   "fading once the order ends",
                                   "competing explanation (DESIGN 2)", lo=0.5)
-    order_halflife_days: float = P(365.0, "days", "half-life of the gangs' resolve to keep their "
+    order_halflife_days: float = P(1e5, "days", "half-life of the gangs' resolve to keep their "
                                    "own cease-fire order: the order weakens while it stands",
-                                   "004 (expected to be temporary: 'it may not last'); assumed, "
-                                   "not fitted: the 2016-2017 figures are to constrain it "
-                                   "(issue 14)", lo=1.0, hi=1e5)
+                                   "004 (expected to be temporary: 'it may not last'); fitted "
+                                   "to the reported figures of 2016-2017 on a grid of 90 to "
+                                   "100,000 days, the other parameters fixed "
+                                   "(experiments/quick_fit/ceasefire_duration.py): the best is "
+                                   "the longest, no fading within the run; below about two "
+                                   "years the fit is much worse", lo=1.0, hi=1e5)
     covers_security: float = prob(fitted("ceasefire.covers_security"), "share of the norm's "
                                   "effect that also holds back attacks on security forces",
                                   "002, 004 (police killings went on: 62 in 2016)", unit="share")

@@ -1,7 +1,9 @@
 """Each mechanism pushes in the direction the articles describe (small scale, few seeds)."""
 
 import pytest
-from conftest import mean_over_seeds
+from conftest import mean_over_seeds, run, window
+
+from sim.compose import compose
 
 TWO_YEARS = ("end=2012-12-31",)
 
@@ -120,3 +122,64 @@ def test_restraint_outlives_the_order_as_a_habit_that_fades():
     more = dict(start="2014-06-01", scale=0.25, seeds=range(6))  # a year of killings, enough
     assert (historical("gang_vs_gang", "2015-03-31", slow, **more)
             < 0.85 * historical("gang_vs_gang", "2015-03-31", none, **more))
+
+
+def _first_campaign_day(df) -> str | None:
+    started = df[(df.date >= "2016-04-01") & (df.campaign_active > 0)]
+    return started.date.iloc[0] if len(started) else None
+
+
+def test_campaigns_start_by_a_hazard_so_their_timing_is_random():
+    # isolated gangs build up grievance from April 2016; when they strike is drawn, not set
+    args = ("scenario=historical", "start=2015-10-01", "model.spinup_days=0",
+            "model.isolation.campaign_hazard=2e-4")
+    firsts = {_first_campaign_day(run(*args, seed=s)) for s in range(4)}
+    assert None not in firsts and len(firsts) >= 3
+    never = run(*args, "model.isolation.campaign_hazard=0.0")
+    assert never.campaign_active.max() == 0
+
+
+def test_the_gangs_ceasefire_order_fades_and_the_norm_follows_it_down():
+    args = ("scenario=steady_ceasefire", "end=2012-12-31", "model.spinup_days=0")
+    lasting = run(*args, "model.ceasefire.order_halflife_days=100000")
+    fading = run(*args, "model.ceasefire.order_halflife_days=120")
+    late = dict(start="2012-07-01", end="2012-12-31")
+    assert window(fading, **late).ceasefire_norm.mean() < 0.3 * window(lasting, **late).ceasefire_norm.mean()
+    assert window(fading, **late).gang_vs_gang.mean() > 1.3 * window(lasting, **late).gang_vs_gang.mean()
+    # how fast the norm follows a weakening order down is the norm's own half-life
+    slow = run(*args, "model.ceasefire.order_halflife_days=120",
+               "model.ceasefire.norm_halflife_days=2000")
+    assert window(slow, **late).ceasefire_norm.mean() > 1.5 * window(fading, **late).ceasefire_norm.mean()
+
+
+def test_a_letter_with_no_restraint_changes_nothing():
+    # the letter of June 2015 stays on the timeline; with offer_restraint 0 its effect is none
+    args = ("scenario=historical", "start=2015-04-01", "end=2015-08-31")
+    zero = run(*args, "model.orders.offer_restraint=0.0")
+    without = run(*args, "policies.truce_appeal.levers.gang_offer=false")
+    assert zero.homicides_true.tolist() == without.homicides_true.tolist()
+
+
+def test_bodies_are_hidden_under_an_order_not_under_a_habit():
+    # with a long-lived habit of restraint, the street still restrains in 2015, but nobody
+    # orders it: the share of killings hidden falls far below the truce's
+    df = run("scenario=historical", "end=2015-12-31", "model.orders.habit_halflife_days=600",
+             scale=0.25)
+    truce = window(df, "2012-04-01", "2013-05-31")
+    later = window(df, "2015-01-01", "2015-12-31")
+    share = lambda w: w.hidden.sum() / w.homicides_true.sum()  # noqa: E731
+    assert share(truce) > 0.02
+    assert share(later) < 0.2 * share(truce)
+
+
+def test_a_spin_up_year_leaves_the_memories_of_the_model_on_the_start_date():
+    from sim.model import GangViolenceModel
+
+    base = ["model.scale=0.05", "scenario=steady_baseline", "end=2011-01-31"]
+    cold = GangViolenceModel(compose([*base, "model.spinup_days=0"]))
+    warm = GangViolenceModel(compose([*base, "model.spinup_days=365"]))
+    assert cold.cliques.retaliation.max() == 0 and cold.cliques.revenge.max() == 0
+    assert warm.cliques.retaliation.mean() > 0 and warm.cliques.revenge.max() > 0
+    total = warm.people_total()
+    warm.run()
+    assert warm.people_total() == total and warm.steps == 31 and warm.date.isoformat() == "2011-02-01"
