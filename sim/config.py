@@ -331,6 +331,23 @@ class PrisonConfig:
                       "000 (overcrowding)")
     overcrowding_release_gain: float = P(0.5, "1", "rise of releases per unit of overcrowding",
                                          "000")
+    other_prisoners: int = P(22_100, "people", "prisoners who are not gang members (a stock "
+                             "counted in prison_population only)", "OFFICIAL.md: 38,815 "
+                             "prisoners in July 2018, 43% of them gang members (AFP)", lo=0)
+    custody_death_rate: float = P(4.8e-6, "1 / prisoner / day", "deaths in custody per prisoner "
+                                  "and day (not homicides)", "TIMELINE_2018_2024.md: 139 in the "
+                                  "first year of the state of exception (Cristosal) over about "
+                                  "80,000 prisoners on average that year (about 39,000 before, "
+                                  "97,525 in December 2022): 139 / (80,000 x 365)", hi=0.01)
+
+
+@dataclass
+class ExceptionConfig:
+    """Emergency powers: mass arrests that take in people with no gang ties too."""
+    non_member_share: float = prob(0.277, "share of those arrested under emergency powers who "
+                                   "are not gang members", "TIMELINE_2018_2024.md: rights "
+                                   "organisations estimate 20,000-26,000 of the 83,000 arrested "
+                                   "had no gang ties (23,000 / 83,000)", unit="share")
 
 
 @dataclass
@@ -396,6 +413,9 @@ class LeversConfig:
     lethal_force: Optional[float] = None      # police license to shoot, multiplier (1 = 2011)
     arrest_intensity: Optional[float] = None  # raids and mass arrests, multiplier (1 = 2011)
     soldiers_deployed: Optional[int] = None   # soldiers on public-security duty (national)
+    mass_arrests: Optional[float] = None      # arrests a day under emergency powers (national)
+    sentence_factor: Optional[float] = None   # time in prison, multiplier of ordinary sentences
+    early_release: Optional[bool] = None      # releases sped up when prisons are overcrowded
 
 
 LEVER_DOCS = {
@@ -409,6 +429,10 @@ LEVER_DOCS = {
     "lethal_force": "security forces' use of lethal force, multiplier of 2011 practice",
     "arrest_intensity": "raids and arrests, multiplier of 2011 practice",
     "soldiers_deployed": "soldiers on public-security duty (national count)",
+    "mass_arrests": "arrests a day under emergency powers, beyond ordinary policing (national "
+                    "count; members and non-members)",
+    "sentence_factor": "time in prison, multiplier of ordinary sentences (1 = 2011)",
+    "early_release": "prisons release earlier when overcrowded",
 }
 
 
@@ -420,7 +444,8 @@ POLICY_ONLY_LEVERS = ("leader_prison", "leaders_moved")
 def baseline_levers() -> LeversConfig:
     return LeversConfig(leader_prison=None, leaders_moved=None, visits=True,
                         negotiation=0.0, gang_ceasefire=False, gang_offer=False,
-                        lethal_force=1.0, arrest_intensity=1.0, soldiers_deployed=6_000)
+                        lethal_force=1.0, arrest_intensity=1.0, soldiers_deployed=6_000,
+                        mass_arrests=0.0, sentence_factor=1.0, early_release=True)
 
 
 @dataclass
@@ -441,6 +466,7 @@ class ModelConfig:
     isolation: IsolationConfig = field(default_factory=IsolationConfig)
     ceasefire: CeasefireConfig = field(default_factory=CeasefireConfig)
     prisons: PrisonConfig = field(default_factory=PrisonConfig)
+    exception: ExceptionConfig = field(default_factory=ExceptionConfig)
     civilians: CivilianConfig = field(default_factory=CivilianConfig)
     police: PoliceMoraleConfig = field(default_factory=PoliceMoraleConfig)
     reporting: ReportingConfig = field(default_factory=ReportingConfig)
@@ -449,7 +475,7 @@ class ModelConfig:
 
 MECHANISMS = {  # config section -> mechanism ids of DESIGN.md section 2
     "population": "M1", "landscape": "M1", "border": "M2", "orders": "M3", "truce": "M4, M5",
-    "repression": "M6", "isolation": "M7", "ceasefire": "M8", "prisons": "M9",
+    "repression": "M6", "isolation": "M7", "ceasefire": "M8", "prisons": "M9", "exception": "M6, M9",
     "civilians": "M10", "police": "M11", "reporting": "M12",
 }
 
@@ -569,15 +595,20 @@ def check_levers(levers: LeversConfig, key: str) -> None:
     if levers.leader_prison is not None and levers.leader_prison not in PRISONS:
         raise ConfigError(f"{key}.leader_prison: '{levers.leader_prison}' is unknown; "
                           f"accepted: {', '.join(PRISONS)}")
-    for name in ("negotiation", "lethal_force", "arrest_intensity"):
+    for name in ("negotiation", "lethal_force", "arrest_intensity", "mass_arrests",
+                 "sentence_factor"):
         value = getattr(levers, name)
         if value is not None and not math.isfinite(value):
             raise ConfigError(f"{key}.{name}: {value} is not a finite number; accepted: "
                               f"{'[0, 1]' if name == 'negotiation' else '>= 0'}")
-    for name in ("leaders_moved", "soldiers_deployed", "lethal_force", "arrest_intensity"):
+    for name in ("leaders_moved", "soldiers_deployed", "lethal_force", "arrest_intensity",
+                 "mass_arrests"):
         value = getattr(levers, name)
         if value is not None and value < 0:
             raise ConfigError(f"{key}.{name}: {value} is negative; accepted: >= 0")
+    if levers.sentence_factor is not None and not levers.sentence_factor >= 1:
+        raise ConfigError(f"{key}.sentence_factor: {levers.sentence_factor} is out of range; "
+                          "accepted: >= 1")
     if levers.negotiation is not None and not 0 <= levers.negotiation <= 1:
         raise ConfigError(f"{key}.negotiation: {levers.negotiation} is out of range; "
                           "accepted: [0, 1]")

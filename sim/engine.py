@@ -19,7 +19,9 @@ SERIES = ("homicides", "homicides_true", "hidden", "gang_vs_gang", "gang_vs_civi
           "relatives_killed", "gang_members_street", "gang_members_prison", "arrests",
           "releases", "recruits", "civilians_fled", "deported", "extortion", "police_officers",
           "soldiers_deployed", "police_morale", "population", "leaders_isolated",
-          "ceasefire_norm", "campaign_active", "police_resigned")
+          "ceasefire_norm", "campaign_active", "police_resigned", "prison_population",
+          "arrests_non_members", "deaths_in_custody", "excluded_security", "excluded_graves",
+          "excluded_gang_members")
 # series that are not counts of people or events (written with 6 decimals)
 FRACTIONS = ("police_morale", "ceasefire_norm")
 RECENT_HALFLIFE = 15.0  # "recent violence" is a 15-day half-life moving average of killings
@@ -59,8 +61,11 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     M.border_killings(C, T, P, rng, E)
     _remove(C.street, E.victims)
     M.security_operations(C, S, P, lv, rng, E)
+    detained = M.mass_arrests(C, V, P, lv, rng, E)
     _remove(C.street, E.security)
     _move(C.street, C.prison, E.arrests)
+    _remove(V.size, E.detained)
+    V.detained[0] += detained
     police_k, soldiers_k, relatives_k = M.attacks_on_security(C, G, S, P, rng)
     deportees_k = M.civilian_killings(C, V, P, rng, E)
     n = len(C.street)
@@ -70,11 +75,17 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     V.size[-1] -= relatives_k
     extortions = M.economy(C, V, P, rng, E)
     _move(V.size, C.street, E.recruits)
-    M.prison_releases(C, P, rng, E)
+    freed = M.prison_releases(C, V, P, lv, rng, E)
     _move(C.prison, C.street, E.releases)
+    V.detained[0] -= freed
+    _add(V.size, E.freed)
+    detainees_died = M.custody_deaths(C, V, P, rng, E)
+    custody = _remove(C.prison, E.custody) + detainees_died
+    V.detained[0] -= detainees_died
 
     M.update_feelings(C, P, E)
-    hidden = M.hidden_bodies(C, P, rng, E, restraining)
+    hidden_members, hidden_residents = M.hidden_bodies(C, P, rng, E, restraining)
+    hidden = hidden_members + hidden_residents
     M.campaigns(C, G, P, rng, E)
     police_k, soldiers_k, quit, hired = M.security_losses(S, V, P, police_k, soldiers_k, rng,
                                                           step)
@@ -93,7 +104,7 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
         local = E.victims[i] + E.security[i] + E.civilians[i]
         C.violence[i] += (local - C.violence[i]) * recent
     V.dead[0] += (gang_gang + security_gang + civilians_k + deportees_k + police_k + soldiers_k
-                  + relatives_k)
+                  + relatives_k + custody)
     S.next_redeploy[0] -= 1
     if S.next_redeploy[0] <= 0:
         M.redeploy(C, S, T, V, P, rng)
@@ -121,7 +132,7 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[9] = relatives_k
     row[10] = street
     row[11] = prison
-    row[12] = E.arrests.sum()
+    row[12] = E.arrests.sum() + detained
     row[13] = E.releases.sum()
     row[14] = E.recruits.sum()
     row[15] = E.fled.sum()
@@ -130,11 +141,21 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[18] = S.officers[0]
     row[19] = S.soldiers[0]
     row[20] = S.morale[0]
-    row[21] = V.size.sum() + V.deportees[0] + street + prison + S.officers[0] + S.soldiers[0]
+    row[21] = (V.size.sum() + V.deportees[0] + street + prison + V.detained[0] + S.officers[0]
+               + S.soldiers[0])
     row[22] = isolated
     row[23] = C.norm.mean()
     row[24] = campaigning
     row[25] = quit
+    row[26] = prison + V.detained[0] + round(P.prisons_other_prisoners * P.scale)
+    row[27] = detained
+    row[28] = custody
+    # the categories the official count may leave out (sim/counting.py), each counted every
+    # day: killed by security forces; bodies found in clandestine graves (none: the model's
+    # hidden bodies are never found); gang members killed by rivals, their bodies found
+    row[29] = security_gang
+    row[30] = 0
+    row[31] = gang_gang - hidden_members
 
 
 @kernel

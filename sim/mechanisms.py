@@ -31,6 +31,9 @@ class Today(NamedTuple):
     releases: np.ndarray
     fled: np.ndarray        # residents emigrating, per block
     settled: np.ndarray     # deportees settling back among the residents, per block
+    detained: np.ndarray    # residents with no gang ties arrested under emergency powers, per block
+    freed: np.ndarray       # such detainees released, per block
+    custody: np.ndarray     # imprisoned members who died in custody
     rate: np.ndarray        # scratch: per-clique rates
     prob: np.ndarray        # scratch: per-clique probabilities
 
@@ -38,6 +41,7 @@ class Today(NamedTuple):
     def create(cls, n_cliques: int) -> "Today":
         z = lambda k=n_cliques: np.zeros(k, np.int64)  # noqa: E731
         return cls(z(), z(), z(), z(), z(), z(), z(), z(n_cliques + 1), z(n_cliques + 1),
+                   z(n_cliques + 1), z(n_cliques + 1), z(),
                    np.zeros(n_cliques),
                    np.zeros(n_cliques + 1))
 
@@ -185,6 +189,38 @@ def security_operations(C, S, P, lv, rng, E) -> None:
 
 
 @kernel
+def mass_arrests(C, V, P, lv, rng, E) -> int:
+    """M6, M9: arrests under emergency powers (state of exception), a national number a day
+    (an input: the published arrests), beyond ordinary policing. A share of those arrested
+    have no gang ties (residents of the gangs' territories, E.detained per block); the members
+    are taken where members are and security forces are present, added to E.arrests, as many
+    as the street still holds. Returns the residents detained."""
+    E.detained[:] = 0
+    if lv.mass_arrests <= 0:
+        return 0
+    total = rng.poisson(lv.mass_arrests * P.scale)
+    residents = rng.binomial(total, P.exception_non_member_share) if total > 0 else 0
+    n = len(C.street)
+    for i in range(n):
+        E.rate[i] = (C.street[i] - E.security[i] - E.arrests[i]) * C.presence[i]
+    cum = np.cumsum(E.rate)
+    if cum[-1] > 0:
+        for _ in range(total - residents):
+            i = pick(cum, cum[-1], rng)
+            if E.arrests[i] + E.security[i] < C.street[i]:  # a member is taken only once
+                E.arrests[i] += 1
+    homes = np.cumsum(V.size[:n].astype(np.float64))  # residents of the gangs' territories
+    taken = 0
+    if homes[-1] > 0:
+        for _ in range(residents):
+            b = pick(homes, homes[-1], rng)
+            if E.detained[b] < V.size[b]:
+                E.detained[b] += 1
+                taken += 1
+    return taken
+
+
+@kernel
 def attacks_on_security(C, G, S, P, rng) -> tuple:
     """M6, M7: gangs kill police, soldiers and their relatives: revenge, pressure orders from
     leaders, and planned campaigns. Returns (police, soldiers, relatives) killed, as drawn."""
@@ -253,12 +289,30 @@ def economy(C, V, P, rng, E) -> int:
 
 
 @kernel
-def prison_releases(C, P, rng, E) -> None:
-    """M9: members leave prison, into E.releases; overcrowding speeds releases up."""
+def prison_releases(C, V, P, lv, rng, E) -> int:
+    """M9: members leave prison, into E.releases, and so do residents detained under emergency
+    powers (E.freed, back among the residents where people live); overcrowding speeds releases
+    up where early release is allowed; longer sentences (lever) slow them down. Returns the
+    detainees freed."""
     crowding = max(C.prison.sum() / max(P.prisons_capacity * P.scale, 1.0) - 1, 0.0)
-    rate = min(1 / P.prisons_mean_sentence_days
-               * (1 + P.prisons_overcrowding_release_gain * crowding), 1.0)
+    rate = min(1 / (P.prisons_mean_sentence_days * lv.sentence_factor)
+               * (1 + P.prisons_overcrowding_release_gain * crowding * lv.early_release), 1.0)
     binomial_split(C.prison, np.array([rate]), rng, E.releases)
+    E.freed[:] = 0
+    freed = rng.binomial(V.detained[0], rate) if V.detained[0] > 0 else 0
+    if freed > 0:
+        cum = np.cumsum(V.size.astype(np.float64))
+        for _ in range(freed):
+            E.freed[pick(cum, cum[-1], rng)] += 1
+    return freed
+
+
+@kernel
+def custody_deaths(C, V, P, rng, E) -> int:
+    """M9: prisoners die in custody (not homicides): members into E.custody; returns the
+    detainees with no gang ties who died."""
+    binomial_split(C.prison, np.array([P.prisons_custody_death_rate]), rng, E.custody)
+    return rng.binomial(V.detained[0], P.prisons_custody_death_rate) if V.detained[0] > 0 else 0
 
 
 @kernel
@@ -276,17 +330,21 @@ def update_feelings(C, P, E) -> None:
 
 
 @kernel
-def hidden_bodies(C, P, rng, E, restraining: bool) -> int:
+def hidden_bodies(C, P, rng, E, restraining: bool) -> tuple:
     """M12: cliques under a restraint order hide some of the rivals and residents they kill, in
-    proportion to the order they receive today. Returns the bodies hidden today."""
+    proportion to the order they receive today. Returns the hidden bodies of rival members and
+    of residents."""
+    members = 0
+    residents = 0
     if not restraining:  # no order today: nothing to hide
-        return 0
-    hidden = 0
+        return members, residents
     for i in range(len(C.street)):
-        kills = E.by_killer[i] + E.civilians[i]
-        if kills > 0:
-            hidden += rng.binomial(kills, min(P.reporting_hide_share * C.order[i], 1.0))
-    return hidden
+        share = min(P.reporting_hide_share * C.order[i], 1.0)
+        if E.by_killer[i] > 0:
+            members += rng.binomial(E.by_killer[i], share)
+        if E.civilians[i] > 0:
+            residents += rng.binomial(E.civilians[i], share)
+    return members, residents
 
 
 @kernel

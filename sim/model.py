@@ -15,6 +15,7 @@ from sim import engine
 from sim import mechanisms as mech
 from sim.agents import Civilian, GangClique, ImprisonedLeader, SecurityUnit
 from sim.config import PRISONS, Config, LeversConfig, parse_date, validate
+from sim.counting import apply_counting, packaged_counting_rules
 from sim.engine import FRACTIONS, SERIES
 from sim.landscape import generate
 from sim.params import Levers, params_from
@@ -25,6 +26,8 @@ from sim.state import (CivilianState, CliqueState, GangState, LeaderState, Secur
 __all__ = ["GangViolenceModel", "SERIES", "load_config"]
 
 MAX_STRETCH = 90  # days run without coming back to Python (progress bars update this often)
+# the first day on which the official homicide count left something out (sim/data/counting_rules.csv)
+COUNTING_CHANGES = min(r.start for r in packaged_counting_rules() if r.category).isoformat()
 
 
 def load_config(cfg: Config | DictConfig | None = None, **overrides: Any) -> Config:
@@ -354,13 +357,15 @@ class GangViolenceModel(Model):
         df["policies"] = self._policies
         dates = pd.date_range(self.start_date, periods=done, freq="D")
         df.insert(0, "date", dates.strftime("%Y-%m-%d"))
+        if done and df.date.iloc[-1] >= COUNTING_CHANGES:  # the official count's rule that day
+            df = apply_counting(df)
         return df
 
     def people_total(self) -> int:
         """Everyone the model accounts for, alive here, abroad or dead; constant by design."""
         C, V, S = self.cliques, self.civilians, self.security
         return int(V.size.sum() + V.abroad[0] + V.deportees[0] + C.street.sum() + C.prison.sum()
-                   + S.officers[0] + S.soldiers[0] + S.barracks[0] + V.dead[0])
+                   + V.detained[0] + S.officers[0] + S.soldiers[0] + S.barracks[0] + V.dead[0])
 
     def update_layers(self) -> None:
         """Refresh the property layers from the state arrays (for maps and the dashboard)."""

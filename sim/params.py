@@ -17,7 +17,7 @@ from sim.config import LeversConfig, ModelConfig
 # the sections of ModelConfig that parametrise daily processes (population and landscape only
 # size the set-up; levers come from the timeline)
 SECTIONS = ("border", "orders", "truce", "repression", "isolation", "ceasefire", "prisons",
-            "civilians", "police", "reporting")
+            "exception", "civilians", "police", "reporting")
 
 _FIELDS = ["scale"] + [f"{s}_{f.name}" for s in SECTIONS
                        for f in dataclasses.fields(ModelConfig.__dataclass_fields__[s]
@@ -43,9 +43,13 @@ class Levers(NamedTuple):
     gang_offer: float
     lethal_force: float
     arrest_intensity: float
+    mass_arrests: float
+    sentence_factor: float
+    early_release: float
 
     @classmethod
     def from_config(cls, lv: LeversConfig) -> "Levers":
         return cls(float(bool(lv.visits)), float(lv.negotiation), float(bool(lv.gang_ceasefire)),
                    float(bool(lv.gang_offer)), float(lv.lethal_force),
-                   float(lv.arrest_intensity))
+                   float(lv.arrest_intensity), float(lv.mass_arrests), float(lv.sentence_factor),
+                   float(bool(lv.early_release)))

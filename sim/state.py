@@ -87,11 +87,12 @@ class CivilianState(NamedTuple):
     abroad: np.ndarray        # (1,) emigrants (M10)
     deportees: np.ndarray     # (1,) recently deported back, at heightened risk (M10)
     dead: np.ndarray          # (1,) everyone killed so far, for the people ledger
+    detained: np.ndarray      # (1,) people with no gang ties held in prison (emergency powers)
 
     @classmethod
     def create(cls, size) -> "CivilianState":
         return cls(np.asarray(size, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
-                   np.zeros(1, np.int64))
+                   np.zeros(1, np.int64), np.zeros(1, np.int64))
 
 
 class SecurityState(NamedTuple):
