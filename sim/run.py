@@ -24,11 +24,82 @@ from sim.config import ConfigError, register_configs
 log = logging.getLogger("sim.run")
 
 
-def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str = "") -> dict:
+class FigureWorker:
+    """A process forked when sim-run starts that imports matplotlib while this one imports the
+    model and runs it, then draws the figures it is sent (on two cores, sim.figures.draw_all).
+    That takes matplotlib's import (about 0.5 s) off the run's path. Without fork or a second
+    core there is no worker and the figures are drawn here."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+        import os
+
+        self._conn = self._pid = None
+        if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        # A bare fork, not multiprocessing.Process: the worker forks drawers of its own, and it
+        # must not be joined at exit by a process that failed before sending it anything.
+        self._conn, child = multiprocessing.Pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._pid = os.fork()
+        if self._pid == 0:
+            self._conn.close()
+            code = 1
+            try:
+                _serve_figures(child)
+                code = 0
+            finally:
+                os._exit(code)
+        child.close()
+
+    def draw(self, jobs: list[tuple[str, tuple, dict]]) -> None:
+        """Draw `(function name in sim.figures, args, kwargs)` jobs; raise if one fails."""
+        if self._conn is None:
+            _draw(jobs)
+            return
+        self._conn.send(jobs)
+        failure = self._conn.recv()
+        if failure:
+            raise RuntimeError(f"drawing the figures failed:\n{failure}")
+
+    def close(self) -> None:
+        """Let the worker end (it ends on its own too when this process does)."""
+        if self._conn is not None:
+            import os
+
+            self._conn.close()
+            os.waitpid(self._pid, 0)
+            self._conn = None
+
+
+def _serve_figures(conn) -> None:
+    import traceback
+
+    import sim.figures  # noqa: F401 - the import is the point: done while the model runs
+
+    try:
+        jobs = conn.recv()
+    except EOFError:  # no figures wanted (output.figures=false, or a config error)
+        return
+    try:
+        _draw(jobs)
+        conn.send("")
+    except Exception:  # noqa: BLE001 - reported to sim-run, which raises it
+        conn.send(traceback.format_exc())
+
+
+def _draw(jobs: list[tuple[str, tuple, dict]]) -> None:
+    from sim import figures
+
+    figures.draw_all([(getattr(figures, name), args, kwargs) for name, args, kwargs in jobs])
+
+
+def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str = "",
+                  figure_worker: FigureWorker | None = None) -> dict:
     """Run the configured scenario and write its outputs into `out`. Returns the fit dict."""
     from tqdm import tqdm
 
-    from sim.figures import draw_all, plot_kinds, plot_territory, plot_trajectory
     from sim.io import write_csv
     from sim.model import GangViolenceModel
     from sim.observation import compare, write_fit_json
@@ -56,12 +127,16 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str 
     if model.cfg.output.figures:
         model.update_layers()
         police, army = model.unit_positions()
-        draw_all([
-            (plot_trajectory, (df, fit, out / "trajectory.png"), {"scale": model.scale}),
-            (plot_kinds, (df, out / "homicides_by_kind.png"), {"scale": model.scale}),
-            (plot_territory, (model.landscape.gang, model.grid.violence.data,
-                              model.grid.population.data, police, out / "territory.png"),
-             {"army_xy": army, "date": df.date.iloc[-1]})])
+        jobs = [
+            ("plot_trajectory", (df, fit, out / "trajectory.png"), {"scale": model.scale}),
+            ("plot_kinds", (df, out / "homicides_by_kind.png"), {"scale": model.scale}),
+            ("plot_territory", (model.landscape.gang, model.grid.violence.data,
+                                model.grid.population.data, police, out / "territory.png"),
+             {"army_xy": army, "date": df.date.iloc[-1]})]
+        if figure_worker is None:
+            _draw(jobs)
+        else:
+            figure_worker.draw(jobs)
     print(fit.table())
     print(f"{model.cfg.scenario.name}, seed {model.cfg.seed}, scale {model.scale}: "
           f"{len(df)} days simulated in {elapsed:.1f} s; score {fit.score:.3f}")
@@ -73,13 +148,16 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str 
 def app(cfg: DictConfig) -> float:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step under Hydra
     hc = HydraConfig.get()
+    _RUN_MODE[:] = [hc.mode]
     out = Path(hc.runtime.output_dir)
     job = _job_label(hc)
     if job:
         log.info(job)
     log.info("overrides: %s", " ".join(hc.overrides.task) or "(none)")
     log.info("seed: %s", cfg.seed)
-    fit = run_and_write(cfg, out, progress=cfg.output.progress, label=job)
+    # A preset may turn a command without -m into a sweep: the worker serves one run only.
+    worker = None if job else _FIGURE_WORKER
+    fit = run_and_write(cfg, out, progress=cfg.output.progress, label=job, figure_worker=worker)
     score = fit["score"]
     return float("nan") if score is None else float(score)  # no figure in the window: nan
 
@@ -231,13 +309,37 @@ def precheck(prog: str, check_args: Callable[[list[str]], None], args: list[str]
         sys.exit(2)
 
 
+_FIGURE_WORKER: FigureWorker | None = None  # a single run's, started by main()
+_RUN_MODE: list = []  # the mode Hydra ran the app in (RUN or MULTIRUN), set by app()
+
+
 def main() -> None:
+    global _FIGURE_WORKER
     register_configs()
     args = sys.argv[1:]
     flags = [a for a in args if a.startswith("-")]
-    if not flags and not _sweeps(args):  # single runs are checked up front; sweeps job by job
+    single = not flags and not _sweeps(args)
+    if single:  # single runs are checked up front; sweeps job by job
+        _FIGURE_WORKER = FigureWorker()
         precheck("sim-run", check, args)
     app()
+    if single:
+        _FIGURE_WORKER.close()
+        from hydra.types import RunMode
+
+        if _RUN_MODE == [RunMode.RUN]:  # a sweep's launcher may still have work at exit
+            _exit_now()
+
+
+def _exit_now() -> None:
+    """End a finished single run without tearing down its modules one by one (numba, Mesa,
+    pandas: about 0.5 s). Everything it wrote is closed and renamed into place already."""
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
