@@ -25,16 +25,18 @@ log = logging.getLogger("sim.run")
 
 
 class FigureWorker:
-    """A process forked when sim-run starts that imports matplotlib while this one imports the
-    model and runs it, then draws the figures it is sent (on two cores, sim.figures.draw_all).
-    That takes matplotlib's import (about 0.5 s) off the run's path. Without fork or a second
-    core there is no worker and the figures are drawn here."""
+    """A process forked when sim-run starts, to use the second core while this one imports the
+    model (about 1.5 s) and runs it: it checks the overrides first (composes and validates
+    them: check()), then imports matplotlib and draws the figures it is sent, on two cores
+    (sim.figures.draw_all). Without fork or a second core there is no worker, and the check
+    and the figures are done here."""
 
-    def __init__(self) -> None:
+    def __init__(self, args: list[str]) -> None:
         import multiprocessing
         import os
 
         self._conn = self._pid = None
+        self._args = args
         if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return
         # A bare fork, not multiprocessing.Process: the worker forks drawers of its own, and it
@@ -47,11 +49,26 @@ class FigureWorker:
             self._conn.close()
             code = 1
             try:
-                _serve_figures(child)
+                _serve(child, args)
                 code = 0
             finally:
                 os._exit(code)
         child.close()
+
+    def check(self) -> None:
+        """The check of the overrides: a config error is one line and exit code 2 (precheck)."""
+        if self._conn is None:
+            precheck("sim-run", check, self._args)
+            return
+        try:
+            error = self._conn.recv()
+        except EOFError:  # the worker died: check here
+            self._conn = None
+            precheck("sim-run", check, self._args)
+            return
+        if error:
+            print(f"sim-run: config error: {error}", file=sys.stderr)
+            sys.exit(2)
 
     def draw(self, jobs: list[tuple[str, tuple, dict]]) -> None:
         """Draw `(function name in sim.figures, args, kwargs)` jobs; raise if one fails."""
@@ -73,14 +90,21 @@ class FigureWorker:
             self._conn = None
 
 
-def _serve_figures(conn) -> None:
+def _serve(conn, args: list[str]) -> None:
+    """The worker: the check's verdict ('' or the one-line error), then the figures."""
     import traceback
 
+    try:
+        check(args)
+        conn.send("")
+    except Exception as exc:  # noqa: BLE001 - every config failure becomes one line
+        conn.send(_one_line(exc))
+        return
     import sim.figures  # noqa: F401 - the import is the point: done while the model runs
 
     try:
         jobs = conn.recv()
-    except EOFError:  # no figures wanted (output.figures=false, or a config error)
+    except EOFError:  # no figures wanted (output.figures=false)
         return
     try:
         _draw(jobs)
@@ -288,12 +312,14 @@ def _shown(path: str) -> str:
 
 
 def check(overrides: list[str]) -> None:
-    """Compose and validate before Hydra creates any output folder."""
+    """Compose and validate before Hydra creates any output folder: what load_config does with
+    a composed config, without importing sim.model (Mesa, numba, pandas), which the run
+    imports meanwhile (FigureWorker)."""
     from sim.compose import compose
-    from sim.model import load_config
+    from sim.config import validate
     from sim.reported import check_reported
 
-    load_config(compose(overrides))
+    validate(OmegaConf.to_object(compose(overrides)))
     check_reported()  # the run is compared with them once it is finished
 
 
@@ -319,16 +345,36 @@ def main() -> None:
     args = sys.argv[1:]
     flags = [a for a in args if a.startswith("-")]
     single = not flags and not _sweeps(args)
-    if single:  # single runs are checked up front; sweeps job by job
-        _FIGURE_WORKER = FigureWorker()
+    program = _is_the_program()
+    if single and program:
+        # A process that ends with the run: the worker takes the check and the figures, the
+        # collector stays off (import-time collections cost about 0.3 s; the run makes little
+        # cyclic garbage) and the process ends without tearing its modules down.
+        import gc
+
+        gc.disable()
+        _FIGURE_WORKER = FigureWorker(args)
+        import sim.model  # noqa: F401 - imported while the worker checks the overrides
+
+        _FIGURE_WORKER.check()
+    elif single:  # single runs are checked up front; sweeps job by job
         precheck("sim-run", check, args)
     app()
-    if single:
+    if single and program:
         _FIGURE_WORKER.close()
         from hydra.types import RunMode
 
         if _RUN_MODE == [RunMode.RUN]:  # a sweep's launcher may still have work at exit
             _exit_now()
+
+
+def _is_the_program() -> bool:
+    """True when this process is `sim-run` or `python -m sim.run`, which end when main() returns;
+    False when main() is called from other code (tests), which then runs as any function."""
+    entry = sys.modules.get("__main__")
+    spec = getattr(entry, "__spec__", None)
+    return (spec is not None and spec.name == "sim.run") or \
+        Path(getattr(entry, "__file__", None) or "").name == "sim-run"
 
 
 def _exit_now() -> None:
