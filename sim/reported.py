@@ -18,12 +18,14 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING, Mapping
 
 from sim.dates import parse_date
-from sim.trajectory import Trajectory, as_trajectory
+
+if TYPE_CHECKING:  # pandas is imported where a run is measured: checking the file needs none
+    import pandas as pd
+
+    from sim.trajectory import Trajectory
 
 __all__ = ["COMPARED_SERIES", "KINDS", "ReportedFigure", "load_reported", "packaged_figures"]
 
@@ -109,6 +111,8 @@ class ReportedFigure:
         the simulated dates. For a trend it is the OLS slope per year; for a ratio
         whose reference window is empty of events it is NaN.
         """
+        from sim.trajectory import as_trajectory
+
         run = as_trajectory(df, scale)
         if not run.covers(self.first_day, self.last_day):
             return None

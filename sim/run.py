@@ -24,11 +24,106 @@ from sim.config import ConfigError, register_configs
 log = logging.getLogger("sim.run")
 
 
-def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str = "") -> dict:
+class FigureWorker:
+    """A process forked when sim-run starts, to use the second core while this one imports the
+    model (about 1.5 s) and runs it: it checks the overrides first (composes and validates
+    them: check()), then imports matplotlib and draws the figures it is sent, on two cores
+    (sim.figures.draw_all). Without fork or a second core there is no worker, and the check
+    and the figures are done here."""
+
+    def __init__(self, args: list[str]) -> None:
+        import multiprocessing
+        import os
+
+        self._conn = self._pid = None
+        self._args = args
+        if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        # A bare fork, not multiprocessing.Process: the worker forks drawers of its own, and it
+        # must not be joined at exit by a process that failed before sending it anything.
+        self._conn, child = multiprocessing.Pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._pid = os.fork()
+        if self._pid == 0:
+            self._conn.close()
+            code = 1
+            try:
+                _serve(child, args)
+                code = 0
+            finally:
+                os._exit(code)
+        child.close()
+
+    def check(self) -> None:
+        """The check of the overrides: a config error is one line and exit code 2 (precheck)."""
+        if self._conn is None:
+            precheck("sim-run", check, self._args)
+            return
+        try:
+            error = self._conn.recv()
+        except EOFError:  # the worker died: check here
+            self._conn = None
+            precheck("sim-run", check, self._args)
+            return
+        if error:
+            print(f"sim-run: config error: {error}", file=sys.stderr)
+            sys.exit(2)
+
+    def draw(self, jobs: list[tuple[str, tuple, dict]]) -> None:
+        """Draw `(function name in sim.figures, args, kwargs)` jobs; raise if one fails."""
+        if self._conn is None:
+            _draw(jobs)
+            return
+        self._conn.send(jobs)
+        failure = self._conn.recv()
+        if failure:
+            raise RuntimeError(f"drawing the figures failed:\n{failure}")
+
+    def close(self) -> None:
+        """Let the worker end (it ends on its own too when this process does)."""
+        if self._conn is not None:
+            import os
+
+            self._conn.close()
+            os.waitpid(self._pid, 0)
+            self._conn = None
+
+
+def _serve(conn, args: list[str]) -> None:
+    """The worker: the check's verdict ('' or the one-line error), then the figures."""
+    import traceback
+
+    try:
+        check(args)
+        conn.send("")
+    except Exception as exc:  # noqa: BLE001 - every config failure becomes one line
+        conn.send(_one_line(exc))
+        return
+    import sim.figures  # noqa: F401 - the import is the point: done while the model runs
+
+    try:
+        jobs = conn.recv()
+    except EOFError:  # no figures wanted (output.figures=false)
+        return
+    try:
+        _draw(jobs)
+        conn.send("")
+    except Exception:  # noqa: BLE001 - reported to sim-run, which raises it
+        conn.send(traceback.format_exc())
+
+
+def _draw(jobs: list[tuple[str, tuple, dict]]) -> None:
+    from sim import figures
+
+    figures.draw_all([(getattr(figures, name), args, kwargs) for name, args, kwargs in jobs])
+
+
+def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str = "",
+                  figure_worker: FigureWorker | None = None) -> dict:
     """Run the configured scenario and write its outputs into `out`. Returns the fit dict."""
     from tqdm import tqdm
 
-    from sim.figures import draw_all, plot_kinds, plot_territory, plot_trajectory
     from sim.io import write_csv
     from sim.model import GangViolenceModel
     from sim.observation import compare, write_fit_json
@@ -56,12 +151,16 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str 
     if model.cfg.output.figures:
         model.update_layers()
         police, army = model.unit_positions()
-        draw_all([
-            (plot_trajectory, (df, fit, out / "trajectory.png"), {"scale": model.scale}),
-            (plot_kinds, (df, out / "homicides_by_kind.png"), {"scale": model.scale}),
-            (plot_territory, (model.landscape.gang, model.grid.violence.data,
-                              model.grid.population.data, police, out / "territory.png"),
-             {"army_xy": army, "date": df.date.iloc[-1]})])
+        jobs = [
+            ("plot_trajectory", (df, fit, out / "trajectory.png"), {"scale": model.scale}),
+            ("plot_kinds", (df, out / "homicides_by_kind.png"), {"scale": model.scale}),
+            ("plot_territory", (model.landscape.gang, model.grid.violence.data,
+                                model.grid.population.data, police, out / "territory.png"),
+             {"army_xy": army, "date": df.date.iloc[-1]})]
+        if figure_worker is None:
+            _draw(jobs)
+        else:
+            figure_worker.draw(jobs)
     print(fit.table())
     print(f"{model.cfg.scenario.name}, seed {model.cfg.seed}, scale {model.scale}: "
           f"{len(df)} days simulated in {elapsed:.1f} s; score {fit.score:.3f}")
@@ -73,13 +172,16 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str 
 def app(cfg: DictConfig) -> float:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step under Hydra
     hc = HydraConfig.get()
+    _RUN_MODE[:] = [hc.mode]
     out = Path(hc.runtime.output_dir)
     job = _job_label(hc)
     if job:
         log.info(job)
     log.info("overrides: %s", " ".join(hc.overrides.task) or "(none)")
     log.info("seed: %s", cfg.seed)
-    fit = run_and_write(cfg, out, progress=cfg.output.progress, label=job)
+    # A preset may turn a command without -m into a sweep: the worker serves one run only.
+    worker = None if job else _FIGURE_WORKER
+    fit = run_and_write(cfg, out, progress=cfg.output.progress, label=job, figure_worker=worker)
     score = fit["score"]
     return float("nan") if score is None else float(score)  # no figure in the window: nan
 
@@ -210,12 +312,14 @@ def _shown(path: str) -> str:
 
 
 def check(overrides: list[str]) -> None:
-    """Compose and validate before Hydra creates any output folder."""
+    """Compose and validate before Hydra creates any output folder: what load_config does with
+    a composed config, without importing sim.model (Mesa, numba, pandas), which the run
+    imports meanwhile (FigureWorker)."""
     from sim.compose import compose
-    from sim.model import load_config
+    from sim.config import validate
     from sim.reported import check_reported
 
-    load_config(compose(overrides))
+    validate(OmegaConf.to_object(compose(overrides)))
     check_reported()  # the run is compared with them once it is finished
 
 
@@ -231,13 +335,57 @@ def precheck(prog: str, check_args: Callable[[list[str]], None], args: list[str]
         sys.exit(2)
 
 
+_FIGURE_WORKER: FigureWorker | None = None  # a single run's, started by main()
+_RUN_MODE: list = []  # the mode Hydra ran the app in (RUN or MULTIRUN), set by app()
+
+
 def main() -> None:
+    global _FIGURE_WORKER
     register_configs()
     args = sys.argv[1:]
     flags = [a for a in args if a.startswith("-")]
-    if not flags and not _sweeps(args):  # single runs are checked up front; sweeps job by job
+    single = not flags and not _sweeps(args)
+    program = _is_the_program()
+    if single and program:
+        # A process that ends with the run: the worker takes the check and the figures, the
+        # collector stays off (import-time collections cost about 0.3 s; the run makes little
+        # cyclic garbage) and the process ends without tearing its modules down.
+        import gc
+
+        gc.disable()
+        _FIGURE_WORKER = FigureWorker(args)
+        import sim.model  # noqa: F401 - imported while the worker checks the overrides
+
+        _FIGURE_WORKER.check()
+    elif single:  # single runs are checked up front; sweeps job by job
         precheck("sim-run", check, args)
     app()
+    if single and program:
+        _FIGURE_WORKER.close()
+        from hydra.types import RunMode
+
+        if _RUN_MODE == [RunMode.RUN]:  # a sweep's launcher may still have work at exit
+            _exit_now()
+
+
+def _is_the_program() -> bool:
+    """True when this process is `sim-run` or `python -m sim.run`, which end when main() returns;
+    False when main() is called from other code (tests), which then runs as any function."""
+    entry = sys.modules.get("__main__")
+    spec = getattr(entry, "__spec__", None)
+    return (spec is not None and spec.name == "sim.run") or \
+        Path(getattr(entry, "__file__", None) or "").name == "sim-run"
+
+
+def _exit_now() -> None:
+    """End a finished single run without tearing down its modules one by one (numba, Mesa,
+    pandas: about 0.5 s). Everything it wrote is closed and renamed into place already."""
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
