@@ -97,6 +97,12 @@ NEW_BAD = [
     (["model.population.army_soldiers=7000"], "policies.mano_dura.levers.soldiers_deployed"),
     (["policies.prison_isolation.levers.leaders_moved=361"],
      "policies.prison_isolation.levers.leaders_moved"),
+    (["policies.state_of_exception.levers.sentence_factor=0.5"],
+     "policies.state_of_exception.levers.sentence_factor"),
+    (["policies.state_of_exception.levers.mass_arrests=-1"],
+     "policies.state_of_exception.levers.mass_arrests"),
+    (["policies.state_of_exception.levers.mass_arrests=nan"],
+     "policies.state_of_exception.levers.mass_arrests"),
     # a policy spell outside its scenario
     (["scenario.timeline.3.start=2106-06-01"], "scenario.timeline[3].start"),
     (["scenario.timeline.0.end=2010-12-31"], "scenario.timeline[0].end"),
