@@ -624,6 +624,13 @@ def check_lever_counts(levers: LeversConfig, pop: PopulationConfig, key: str) ->
         raise ConfigError(f"{key}.soldiers_deployed: {levers.soldiers_deployed} is more than the "
                           f"{pop.army_soldiers} soldiers of the army "
                           f"(model.population.army_soldiers); accepted: 0 to {pop.army_soldiers}")
+    # a day's arrests beyond the street members (a tenth of the people at most, far above the
+    # 1,000 a day of April 2022) would mean the whole country in prison within days
+    most = pop.population // 10
+    if levers.mass_arrests is not None and levers.mass_arrests > most:
+        raise ConfigError(f"{key}.mass_arrests: {levers.mass_arrests} arrests a day is more than "
+                          f"a tenth of the {pop.population} people (model.population.population); "
+                          f"accepted: 0 to {most}")
 
 
 def scale_floor(pop: PopulationConfig) -> float:

@@ -201,18 +201,20 @@ def mass_arrests(C, V, P, lv, rng, E) -> int:
     total = rng.poisson(lv.mass_arrests * P.scale)
     residents = rng.binomial(total, P.exception_non_member_share) if total > 0 else 0
     n = len(C.street)
+    left = 0
     for i in range(n):
         E.rate[i] = (C.street[i] - E.security[i] - E.arrests[i]) * C.presence[i]
+        left += C.street[i] - E.security[i] - E.arrests[i]
     cum = np.cumsum(E.rate)
     if cum[-1] > 0:
-        for _ in range(total - residents):
+        for _ in range(min(total - residents, left)):  # no more tries than members left
             i = pick(cum, cum[-1], rng)
             if E.arrests[i] + E.security[i] < C.street[i]:  # a member is taken only once
                 E.arrests[i] += 1
     homes = np.cumsum(V.size[:n].astype(np.float64))  # residents of the gangs' territories
     taken = 0
     if homes[-1] > 0:
-        for _ in range(residents):
+        for _ in range(min(residents, int(homes[-1]))):
             b = pick(homes, homes[-1], rng)
             if E.detained[b] < V.size[b]:
                 E.detained[b] += 1

@@ -103,6 +103,8 @@ NEW_BAD = [
      "policies.state_of_exception.levers.mass_arrests"),
     (["policies.state_of_exception.levers.mass_arrests=nan"],
      "policies.state_of_exception.levers.mass_arrests"),
+    (["policies.state_of_exception.levers.mass_arrests=1e9"],
+     "policies.state_of_exception.levers.mass_arrests"),
     # a policy spell outside its scenario
     (["scenario.timeline.3.start=2106-06-01"], "scenario.timeline[3].start"),
     (["scenario.timeline.0.end=2010-12-31"], "scenario.timeline[0].end"),
