@@ -313,7 +313,7 @@ class CeasefireConfig:
                                    "100,000 days, the other parameters fixed "
                                    "(experiments/quick_fit/ceasefire_duration.py): the best is "
                                    "the longest, no fading within the run; below about two "
-                                   "years the fit is much worse", lo=1.0, hi=1e5)
+                                   "years the fit is much worse", lo=1.0, hi=1e6)
     covers_security: float = prob(fitted("ceasefire.covers_security"), "share of the norm's "
                                   "effect that also holds back attacks on security forces",
                                   "002, 004 (police killings went on: 62 in 2016)", unit="share")
