@@ -27,7 +27,7 @@ from sim.sensitivity import (MECHANISM_SECTIONS, PERIODS, check, error_line, loa
 # border: the gang-vs-gang killing; ceasefire: a mechanism that is off until March 2016;
 # civilians: the other killing channel.
 SMALL = ["sensitivity=small", "include=[border,ceasefire,civilians]"]
-N_PARAMS = 4 + 6 + 6
+N_PARAMS = 4 + 7 + 6
 
 
 def cli(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -126,9 +126,9 @@ def test_cli_writes_tables_figures_and_summary(analysis):
 def test_inactive_mechanism_has_no_effect_and_killing_rates_lead(analysis):
     morris = pd.read_csv(analysis / "morris.csv")
     # The gangs' cease-fire is first ordered in March 2016: before that the norm is exactly 0,
-    # so with common random numbers its six parameters change nothing at all.
+    # so with common random numbers its seven parameters change nothing at all.
     cease = morris[morris.parameter.str.startswith("ceasefire.")]
-    assert len(cease) == 6 * 3 and (cease.mu_star == 0).all() and (cease.sigma == 0).all()
+    assert len(cease) == 7 * 3 and (cease.mu_star == 0).all() and (cease.sigma == 0).all()
     assert not cease.selected.any()
     # The gang killing rate is among the few parameters that move the homicide level most (top
     # three: this tiny, few-trajectory screening is noisy) and far above the typical one.
