@@ -61,6 +61,20 @@ def pick_guided(cum: np.ndarray, total: float, table: np.ndarray, rng) -> int:
 
 
 @kernel
+def scatter(k: int, cum: np.ndarray, rng, out: np.ndarray) -> None:
+    """Add k events to `out`, each on an index drawn as by `pick` (in proportion to the
+    increments of `cum`, whose last entry is positive); a guide table when there are many."""
+    total = cum[-1]
+    if k > 32:
+        table = guide(cum, total)
+        for _ in range(k):
+            out[pick_guided(cum, total, table, rng)] += 1
+    else:
+        for _ in range(k):
+            out[pick(cum, total, rng)] += 1
+
+
+@kernel
 def poisson_split(rates: np.ndarray, rng, out: np.ndarray) -> int:
     """out[i] ~ Poisson(rates[i]), independently; returns the total."""
     cum = np.cumsum(rates)
@@ -69,8 +83,7 @@ def poisson_split(rates: np.ndarray, rng, out: np.ndarray) -> int:
     if total <= 0.0:
         return 0
     k = rng.poisson(total)
-    for _ in range(k):
-        out[pick(cum, total, rng)] += 1
+    scatter(k, cum, rng, out)
     return k
 
 

@@ -135,7 +135,7 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[12] = E.arrests.sum() + detained
     row[13] = E.releases.sum()
     row[14] = E.recruits.sum()
-    row[15] = E.fled.sum()
+    row[15] = fled
     row[16] = deported
     row[17] = extortions
     row[18] = S.officers[0]

@@ -14,8 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.compiled import kernel
-
-from sim.draws import binomial_split, guide, pick, pick_guided, pick_nonempty, poisson_split
+from sim.draws import binomial_split, pick, pick_nonempty, poisson_split, scatter
 
 ISOLATION = 2  # index of "isolation" in config.PRISONS
 
@@ -302,10 +301,8 @@ def prison_releases(C, V, P, lv, rng, E) -> int:
     binomial_split(C.prison, np.array([rate]), rng, E.releases)
     E.freed[:] = 0
     freed = rng.binomial(V.detained[0], rate) if V.detained[0] > 0 else 0
-    if freed > 0:
-        cum = np.cumsum(V.size.astype(np.float64))
-        for _ in range(freed):
-            E.freed[pick(cum, cum[-1], rng)] += 1
+    if freed > 0:  # back among the residents, where people live
+        scatter(freed, np.cumsum(V.size.astype(np.float64)), rng, E.freed)
     return freed
 
 
@@ -470,10 +467,8 @@ def flight(C, V, P, rng, E, day: int) -> tuple:
     if day % 7 == 0 and deportees > 0:
         week = 1 - (1 - relax(P.civilians_reintegration_halflife_days)) ** 7
         settled = rng.binomial(deportees, week)
-        cum = np.cumsum((V.size - E.fled).astype(np.float64))
-        table = guide(cum, cum[-1])  # hundreds of picks a week from one cumulative sum
-        for _ in range(settled):  # back among the residents, where people live
-            E.settled[pick_guided(cum, cum[-1], table, rng)] += 1
+        # back among the residents, where people live
+        scatter(settled, np.cumsum((V.size - E.fled).astype(np.float64)), rng, E.settled)
     return deported, settled
 
 

@@ -206,9 +206,7 @@ class GangViolenceModel(Model):
         done = 0
         while done < days:
             k = min(days - done, len(scratch))
-            engine.advance(self.cliques, self.leaders, self.gangs, self.civilians, self.security,
-                           self.territory, self.params, self._levers, self.rng, self.today,
-                           scratch, 0, k, done + 1)
+            engine.advance(*self._engine_state(), scratch, 0, k, done + 1)
             done += k
 
     # ------------------------------------------------------------------ policies
@@ -298,12 +296,15 @@ class GangViolenceModel(Model):
                 unit.post(cell)
 
     # ------------------------------------------------------------------ the days
+    def _engine_state(self) -> tuple:
+        """What the compiled day reads and writes, in engine.advance's order."""
+        return (self.cliques, self.leaders, self.gangs, self.civilians, self.security,
+                self.territory, self.params, self._levers, self.rng, self.today)
+
     def _advance(self, days: int, first_step: int) -> None:
         """Simulate `days` days from the current date under the current levers."""
         row = len(self._policies)
-        engine.advance(self.cliques, self.leaders, self.gangs, self.civilians, self.security,
-                       self.territory, self.params, self._levers, self.rng, self.today,
-                       self._series, row, days, first_step)
+        engine.advance(*self._engine_state(), self._series, row, days, first_step)
         self._policies.extend([self.policy_names] * days)
         self.date += dt.timedelta(days=days)
         if self.date > self.end_date:

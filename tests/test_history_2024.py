@@ -68,6 +68,8 @@ def test_the_counterfactuals_change_one_thing(scenario):
     after = dict(start="2022-04-01", end="2022-08-31")
     if scenario == "no_covert_deal":
         assert cf.policies.str.contains("covert_deal").sum() == 0
+        deal = dict(start="2021-10-01", end="2022-03-24")  # the deal under way in the history
+        assert window(cf, **deal).homicides_true.tolist() != window(history, **deal).homicides_true.tolist()
     else:
         assert window(cf, **after).arrests.sum() < 0.5 * window(history, **after).arrests.sum()
 
