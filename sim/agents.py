@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mesa import Agent
-from mesa.discrete_space import CellAgent, FixedAgent
+from mesa.discrete_space import CellAgent
 
 from sim.config import GANGS, PRISONS
 
@@ -19,14 +19,28 @@ if TYPE_CHECKING:
     from sim.model import GangViolenceModel
 
 
-class GangClique(FixedAgent):
-    """A street clique of one gang, holding the territory around its home cell."""
+class GangClique(CellAgent):
+    """A street clique of one gang, at its home cell, holding the ground around it. It is
+    created when it forms (on the start date, or by a split) and removed when it has no members
+    left on the street; its home moves when it loses the home cell."""
 
-    def __init__(self, model: "GangViolenceModel", idx: int, gang: int, cell):
+    def __init__(self, model: "GangViolenceModel", idx: int, gang: int, cell,
+                 generation: int = 0):
         super().__init__(model)
         self.idx = idx
         self.gang = gang
+        self.generation = generation  # which clique of the slot idx this is
         self.cell = cell
+
+    @property
+    def cells(self) -> int:
+        """Cells of the grid it holds today."""
+        return int(self.model.territory.cells[self.idx])
+
+    @property
+    def residents(self) -> int:
+        """People living on its ground today."""
+        return int(self.model.civilians.size[self.idx])
 
     @property
     def gang_name(self) -> str:
@@ -81,8 +95,9 @@ class SecurityUnit(CellAgent):
         self.cell = None
 
 
-class Civilian(FixedAgent):
-    """The residents of one clique's territory (or of the ungoverned rest): a block of people."""
+class Civilian(CellAgent):
+    """The residents of one clique's ground (or of the rest: empty ground and the state's): a
+    block of people; it lives and goes with its clique."""
 
     def __init__(self, model: "GangViolenceModel", idx: int, cell):
         super().__init__(model)

@@ -16,7 +16,8 @@ from pathlib import Path
 from numba import njit
 from numba.core import config
 
-COMPILED = ("compiled.py", "draws.py", "mechanisms.py", "engine.py", "landscape.py")
+COMPILED = ("compiled.py", "draws.py", "mechanisms.py", "engine.py", "landscape.py",
+            "territory.py", "state.py")
 
 
 def cache_dir() -> Path:

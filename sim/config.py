@@ -118,6 +118,42 @@ class LandscapeConfig:
 
 
 @dataclass
+class TerritoryConfig:
+    """Cells change hands (M1-M2, M8): rivals take ground where they kill, overstretched cliques
+    retreat, empty ground is settled, large cliques split, the state holds cells under its
+    territorial plan. Resolved once a week (sim/territory.py). No source measures how fast turf
+    changes hands in El Salvador: the rates below are assumptions with wide ranges for the
+    calibration to weigh."""
+    clash_share: float = P(0.01, "share / killing", "share of a clique's cells it cedes to a "
+                           "rival for each of its members the rival kills across their border, "
+                           "when both are equally strong (armed street members per resident "
+                           "held); the stronger side takes more", lo=0.0, hi=0.2)
+    residents_per_member: float = P(400.0, "people / member", "residents one street member can "
+                                    "hold: a clique with fewer members than its residents need "
+                                    "is overstretched and gives up ground (2011: about 100 "
+                                    "residents per street member nationally, 000/004)",
+                                    lo=10.0, hi=5000.0)
+    retreat_share: float = prob(0.1, "share of an overstretched clique's excess ground given up "
+                                "each week", unit="share / week")
+    settle_share: float = prob(0.1, "probability that an empty populated cell next to a clique "
+                               "with members to spare is settled in a week",
+                               unit="probability / week")
+    split_members: int = P(400, "members", "street members beyond which a clique splits in two "
+                           "(national count, like a clique's size at any scale; 2017: more "
+                           "than 600 cliques for about 70,000 members, OFFICIAL.md)",
+                           lo=2, hi=100_000)
+    slots: float = P(1.5, "1", "room for cliques, as a multiple of the cliques on the start "
+                     "date (splits wait for a free slot; cliques_active shows how many are in "
+                     "use)", lo=1.0, hi=4.0)
+    state_force_ratio: float = P(1.0, "1", "soldiers of a deployed army unit, per gang member "
+                                 "living in its cell, needed to take the cell under the "
+                                 "territorial plan (lever state_control)", lo=0.0, hi=100.0)
+    state_hold_days: float = P(90.0, "days", "days a cell stays under the state after its last "
+                               "army unit moved away; then it is empty ground", lo=0.0,
+                               hi=3650.0)
+
+
+@dataclass
 class BorderViolenceConfig:
     """Rival cliques kill each other across shared borders; retaliation fades."""
     kill_rate: float = P(fitted("border.kill_rate"), "killings / member / day",
@@ -416,6 +452,7 @@ class LeversConfig:
     mass_arrests: Optional[float] = None      # arrests a day under emergency powers (national)
     sentence_factor: Optional[float] = None   # time in prison, multiplier of ordinary sentences
     early_release: Optional[bool] = None      # releases sped up when prisons are overcrowded
+    state_control: Optional[bool] = None      # army units take and hold the cells they patrol
 
 
 LEVER_DOCS = {
@@ -433,6 +470,8 @@ LEVER_DOCS = {
                     "count; members and non-members)",
     "sentence_factor": "time in prison, multiplier of ordinary sentences (1 = 2011)",
     "early_release": "prisons release earlier when overcrowded",
+    "state_control": "deployed army units take the gang-held cells they patrol and hold them "
+                     "(model.territory.state_force_ratio, state_hold_days)",
 }
 
 
@@ -445,7 +484,8 @@ def baseline_levers() -> LeversConfig:
     return LeversConfig(leader_prison=None, leaders_moved=None, visits=True,
                         negotiation=0.0, gang_ceasefire=False, gang_offer=False,
                         lethal_force=1.0, arrest_intensity=1.0, soldiers_deployed=6_000,
-                        mass_arrests=0.0, sentence_factor=1.0, early_release=True)
+                        mass_arrests=0.0, sentence_factor=1.0, early_release=True,
+                        state_control=False)
 
 
 @dataclass
@@ -459,6 +499,7 @@ class ModelConfig:
                          "habits on the start date are the model's own, not zero", lo=0)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
+    territory: TerritoryConfig = field(default_factory=TerritoryConfig)
     border: BorderViolenceConfig = field(default_factory=BorderViolenceConfig)
     orders: LeaderOrdersConfig = field(default_factory=LeaderOrdersConfig)
     truce: TruceConfig = field(default_factory=TruceConfig)
@@ -474,7 +515,7 @@ class ModelConfig:
 
 
 MECHANISMS = {  # config section -> mechanism ids of DESIGN.md section 2
-    "population": "M1", "landscape": "M1", "border": "M2", "orders": "M3", "truce": "M4, M5",
+    "population": "M1", "landscape": "M1", "territory": "M1, M2, M8", "border": "M2", "orders": "M3", "truce": "M4, M5",
     "repression": "M6", "isolation": "M7", "ceasefire": "M8", "prisons": "M9", "exception": "M6, M9",
     "civilians": "M10", "police": "M11", "reporting": "M12",
 }
@@ -509,6 +550,9 @@ class ScenarioConfig:
 class OutputConfig:
     figures: bool = True
     progress: bool = True
+    # dates (YYYY-MM-DD, from start to end) on which the territory map of territory_change.png
+    # is taken, at the end of the day; empty: the start, two dates between and the end
+    territory_dates: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -734,6 +778,11 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"end: {end} is before start {start}; accepted: a date on or after "
                           "start")
     check_timeline(cfg, start, end)
+    for k, value in enumerate(cfg.output.territory_dates):
+        day = parse_date(value, f"output.territory_dates[{k}]")
+        if not start <= day <= end:
+            raise ConfigError(f"output.territory_dates[{k}]: {day} is outside the run; "
+                              f"accepted: dates from {start} to {end}")
     # what the model can hold: these combine several keys, so they come last
     if pop.share_ms13 + pop.share_b18s > 1:
         raise ConfigError("model.population.share_ms13: with share_b18s it exceeds 1; "

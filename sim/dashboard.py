@@ -2,6 +2,7 @@
 
 :class:`DashboardModel` is the model with flat keyword parameters (SolaraViz re-creates the
 model from them on Reset); the components draw the territory map (sim.figures.draw_territory),
+how the territory changed (cells that changed hands, people under each one's control),
 homicides by kind against the reported figures, gang members, security forces killed, and
 the date, the active policies and the policy switch (GangViolenceModel.switch_policy).
 The page itself is :func:`Page`; sim/app.py serves it.
@@ -28,8 +29,8 @@ from sim.calibration.space import accepted_range, parameter_fields
 from sim.compose import compose, options
 from sim.config import GANGS
 from sim.figures import (_KIND_COLOURS, _KIND_COLUMNS, _SECURITY_SERIES, _STATUS_COLOURS,
-                         _format_date_axis, _per_day_level, _policy_periods, _segment,
-                         _shade_policies, draw_territory)
+                         _TERRITORY_SERIES, _format_date_axis, _per_day_level, _policy_periods,
+                         _segment, _shade_policies, draw_territory)
 from sim.model import GangViolenceModel
 from sim.observation import compare
 from sim.reported import load_reported
@@ -163,7 +164,7 @@ class DashboardModel(GangViolenceModel):
                     policies=self.timeline.names(self.date), series=series, status=status,
                     gang=self.grid.gang.data.copy(), violence=self.grid.violence.data.copy(),
                     population=self.grid.population.data.copy(), police=police, army=army,
-                    running=self.running)
+                    changes=self.grid.changes.data.copy(), running=self.running)
             return self._frame
 
 
@@ -180,6 +181,7 @@ class Frame:
     population: np.ndarray
     police: np.ndarray
     army: np.ndarray
+    changes: np.ndarray  # times each cell changed hands so far
     running: bool
 
 
@@ -243,6 +245,35 @@ def TerritoryMap(model: DashboardModel):
                  fontsize=10)
     ax.tick_params(labelsize=7)
     fig.legend(handles=handles, loc="lower center", ncols=4, fontsize=7)
+    _show(fig, model)
+
+
+@solara.component
+def TerritoryChange(model: DashboardModel):
+    """How the territory moved so far: cells that changed hands, and the people under each
+    gang's and the state's control by day."""
+    update_counter.get()
+    frame = model.frame()
+    fig = Figure(figsize=(7.2, 3.4), dpi=90)
+    fig.subplots_adjust(left=0.03, right=0.9, top=0.9, bottom=0.14, wspace=0.28)
+    left, ax = fig.subplots(1, 2, width_ratios=(1.0, 1.25))
+    shown = np.where(frame.population > 0, frame.changes, np.nan).astype(float)
+    left.imshow(shown.T, origin="lower", interpolation="nearest", cmap="magma_r", vmin=0,
+                vmax=max(float(np.nanmax(shown)) if np.isfinite(shown).any() else 1.0, 1.0))
+    left.set_title(f"cells that changed hands by {_shown_day(frame)} (darker: more often)",
+                   fontsize=8)
+    left.set_xticks([])
+    left.set_yticks([])
+    dates, _ = _timeline_axes(model, frame, ax)
+    if len(frame.series):
+        for column, label, colour in _TERRITORY_SERIES:
+            ax.plot(dates, frame.series[column].to_numpy() / model.scale / 1e6, color=colour,
+                    lw=1.4, label=label)
+        ax.legend(loc="lower left", fontsize=6)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("people under control (millions, national)", fontsize=7)
+    ax.set_title("People living under each one's control", fontsize=9)
+    ax.tick_params(labelsize=7)
     _show(fig, model)
 
 
@@ -408,7 +439,8 @@ def model_params() -> dict:
     return params
 
 
-COMPONENTS = [(TerritoryMap, 0), (HomicideChart, 0), (GangChart, 0), (SecurityChart, 0)]
+COMPONENTS = [(TerritoryMap, 0), (TerritoryChange, 0), (HomicideChart, 0), (GangChart, 0),
+              (SecurityChart, 0)]
 
 
 @solara.component

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import mechanisms as M
+from sim import territory
 from sim.compiled import kernel
 
 # the daily series of DESIGN.md section 5 (plus a few stocks), in output order
@@ -21,7 +22,8 @@ SERIES = ("homicides", "homicides_true", "hidden", "gang_vs_gang", "gang_vs_civi
           "soldiers_deployed", "police_morale", "population", "leaders_isolated",
           "ceasefire_norm", "campaign_active", "police_resigned", "prison_population",
           "arrests_non_members", "deaths_in_custody", "excluded_security", "excluded_graves",
-          "excluded_gang_members")
+          "excluded_gang_members", "territory_ms13", "territory_b18s", "territory_b18r",
+          "territory_state", "cliques_active")
 # series that are not counts of people or events (written with 6 decimals)
 FRACTIONS = ("police_morale", "ceasefire_norm")
 RECENT_HALFLIFE = 15.0  # "recent violence" is a 15-day half-life moving average of killings
@@ -109,6 +111,9 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     if S.next_redeploy[0] <= 0:
         M.redeploy(C, S, T, V, P, rng)
         S.next_redeploy[0] = int(P.police_redeploy_days)
+    if step % territory.WEEK == 0:
+        territory.week(C, V, S, T, P, lv, rng)
+        M.update_presence(C, S, T, V, P)  # units now stand on other owners' ground
 
     gang_civilian = civilians_k + deportees_k
     gang_security = police_k + soldiers_k + relatives_k
@@ -144,7 +149,20 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[21] = (V.size.sum() + V.deportees[0] + street + prison + V.detained[0] + S.officers[0]
                + S.soldiers[0])
     row[22] = isolated
-    row[23] = C.norm.mean()
+    active = 0
+    norm = 0.0
+    ms13, b18s, b18r = 0, 0, 0
+    for i in range(n):
+        if C.street[i] > 0:
+            active += 1
+            norm += C.norm[i]
+        if C.gang[i] == 0:
+            ms13 += V.size[i]
+        elif C.gang[i] == 1:
+            b18s += V.size[i]
+        else:
+            b18r += V.size[i]
+    row[23] = norm / max(active, 1)
     row[24] = campaigning
     row[25] = quit
     row[26] = prison + V.detained[0] + round(P.prisons_other_prisoners * P.scale)
@@ -156,6 +174,13 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[29] = security_gang
     row[30] = 0
     row[31] = gang_gang - hidden_members
+    # people living under each one's control (the state's share of the non-gang block is its
+    # share of that block's landscape people)
+    row[32] = ms13
+    row[33] = b18s
+    row[34] = b18r
+    row[35] = round(V.size[n] * T.state_held[0] / T.held[n]) if T.held[n] > 0 else 0
+    row[36] = active
 
 
 @kernel

@@ -28,7 +28,8 @@ from sim.io import save_figure
 from sim.observation import Fit, compare
 from sim.reported import ReportedFigure
 
-__all__ = ["plot_trajectory", "plot_kinds", "plot_territory", "draw_territory"]
+__all__ = ["plot_trajectory", "plot_kinds", "plot_territory", "plot_territory_change",
+           "draw_territory"]
 
 _SIZE = (11.0, 7.0)
 _DPI = 110
@@ -57,6 +58,7 @@ _SECURITY_SERIES: tuple[tuple[str, str, str], ...] = (
 
 _GANG_COLOURS = ("#1f77b4", "#ff7f0e", "#9467bd")  # MS-13, B18 Sureños, B18 Revolucionarios
 _NO_GANG = "#b0b0b0"
+_STATE = "#2ca02c"  # cells held by the state (territorial plan)
 _UNINHABITED = "#f7f7f7"
 
 
@@ -278,7 +280,7 @@ def _territory_rgb(gang: np.ndarray, violence: np.ndarray, population: np.ndarra
     """RGB image indexed [x, y]: gang colour, darkened by violence, pale where nobody lives."""
     rgb = np.empty(gang.shape + (3,))
     rgb[:] = to_rgb(_NO_GANG)
-    for g, colour in enumerate(_GANG_COLOURS):
+    for g, colour in enumerate(_GANG_COLOURS + (_STATE,)):  # 3: the state
         rgb[gang == g] = to_rgb(colour)
     # Violence is heavy-tailed: scale by the 95th percentile of violent cells so a few
     # massacres do not wash out the rest of the map.
@@ -304,7 +306,7 @@ def draw_territory(
     """Draw the territory map on ``ax``; return the legend handles (the caller places them).
 
     Arrays are indexed [x, y] and drawn with x horizontal; ``gang`` holds -1 for no
-    gang and 0..2 for the gangs of ``gang_names``. Shared by :func:`plot_territory` and the
+    gang, 0..2 for the gangs of ``gang_names`` and 3 for the state. Shared by :func:`plot_territory` and the
     dashboard (sim/dashboard.py).
     """
     gang = np.asarray(gang)
@@ -326,7 +328,8 @@ def draw_territory(
     )
     handles: list = [Patch(facecolor=c, label=name) for c, name in zip(_GANG_COLOURS, gang_names)]
     handles += [
-        Patch(facecolor=_NO_GANG, label="no gang"),
+        Patch(facecolor=_STATE, label="the state"),
+        Patch(facecolor=_NO_GANG, label="no gang (empty ground)"),
         Patch(facecolor=_UNINHABITED, edgecolor="#999999", label="uninhabited"),
         Patch(facecolor="#333333", label="darker: more recent violence"),
     ]
@@ -360,7 +363,7 @@ def plot_territory(
     """Map of gang control, recent violence and police / army units.
 
     Arrays are indexed [x, y] and drawn with x horizontal; ``gang`` holds -1 for no
-    gang and 0..2 for the gangs of ``gang_names``.
+    gang, 0..2 for the gangs of ``gang_names`` and 3 for the state.
     """
     fig, (ax,) = _new_figure(1, margins=_TERRITORY_MARGINS)
     handles = draw_territory(ax, gang, violence, population, police_xy, army_xy, gang_names)
@@ -369,6 +372,57 @@ def plot_territory(
     title = "Territorial control, recent violence and security forces"
     ax.set_title(f"{title}, {date}" if date is not None else title)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+    _save(fig, path)
+
+
+_TERRITORY_SERIES = (("territory_ms13", "MS-13", _GANG_COLOURS[0]),
+                     ("territory_b18s", "Barrio 18 Sureños", _GANG_COLOURS[1]),
+                     ("territory_b18r", "Barrio 18 Revolucionarios", _GANG_COLOURS[2]),
+                     ("territory_state", "the state", _STATE))
+
+
+def plot_territory_change(snapshots: dict[str, np.ndarray], population: np.ndarray,
+                          changes: np.ndarray, df: pd.DataFrame, path: str | os.PathLike[str],
+                          scale: float = 1.0) -> None:
+    """How the territory moved: who held each cell on the chosen dates (`snapshots`, date ->
+    control layer as in :func:`draw_territory`), how often each cell changed hands over the
+    run, and the people living under each one's control with the cliques active, by day."""
+    dates = list(snapshots)
+    ncols = max(len(dates), 2)
+    fig = Figure(figsize=(max(11.0, 3.2 * ncols), 7.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2, ncols, height_ratios=(1.0, 1.1))
+    zero = np.zeros_like(population, dtype=float)
+    width, height = population.shape
+    handles: list = []
+    for k, date in enumerate(dates):
+        ax = fig.add_subplot(grid[0, k])
+        handles = draw_territory(ax, snapshots[date], zero, population, None)
+        ax.set_title(f"who holds each cell, {date}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.legend(handles=handles[:6], loc="outside upper center", ncols=6, fontsize=8)
+    ax = fig.add_subplot(grid[1, 0])
+    shown = np.where(population > 0, changes, np.nan).astype(float)
+    image = ax.imshow(shown.T, origin="lower", interpolation="nearest", cmap="magma_r",
+                      extent=(-0.5, width - 0.5, -0.5, height - 0.5))
+    fig.colorbar(image, ax=ax, shrink=0.8, label="times the cell changed hands")
+    ax.set_title("changes of hands over the run", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax = fig.add_subplot(grid[1, 1:])
+    x = _dates(df)
+    for column, label, colour in _TERRITORY_SERIES:
+        ax.plot(x, df[column] / scale / 1e6, color=colour, lw=1.6, label=label)
+    ax.set_ylabel("people under its control (millions, national)")
+    _format_date_axis(ax)
+    twin = ax.twinx()
+    twin.plot(x, df["cliques_active"] / scale, color="#444444", lw=1.0, ls="--",
+              label="cliques active (right)")
+    twin.set_ylabel("cliques with members on the street (national)")
+    lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax.legend(handles=lines, loc="upper left", fontsize=8, ncols=2)
+    ax.set_title("people living under each one's control", fontsize=9)
     _save(fig, path)
 
 

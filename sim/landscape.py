@@ -1,8 +1,10 @@
-"""A synthetic territory drawn from the seed: urban centres, clique territories, borders.
+"""A synthetic territory drawn from the seed: urban centres and the clique territories of the
+start date.
 
 Nothing here is hand-drawn: population density is a mixture of urban centres and a rural
 background inside a country-shaped mask, cliques settle where people are, the three gangs form
-a patchwork, and each clique holds the populated cells nearest to it.
+a patchwork, and each clique holds the populated cells nearest to it. The borders are computed
+from the owners by sim/territory.py, which also moves them.
 """
 
 from __future__ import annotations
@@ -19,19 +21,12 @@ from sim.config import LandscapeConfig
 @dataclass
 class Landscape:
     population: np.ndarray      # (W, H) people per cell at national scale x scale
-    owner: np.ndarray           # (W, H) index of the controlling clique, -1 for none
+    owner: np.ndarray           # (W, H) index of the controlling clique on the start date, -1
+                                # for none (the territory then moves: sim/territory.py)
     clique_home: np.ndarray     # (C, 2) home cell of each clique
     clique_gang: np.ndarray     # (C,) gang of each clique: 0 MS-13, 1 B18-S, 2 B18-R
     territory_pop: np.ndarray   # (C,) people living in each clique's territory
-    edge_src: np.ndarray        # directed rival borders: attacker clique
-    edge_dst: np.ndarray        # ... victim clique
-    edge_share: np.ndarray      # share of the attacker's rival border that faces the victim
     outside_pop: float          # people living in cells no clique controls
-
-    @property
-    def gang(self) -> np.ndarray:
-        """(W, H) controlling gang of each cell, -1 for none."""
-        return np.where(self.owner >= 0, self.clique_gang[np.maximum(self.owner, 0)], -1)
 
 
 def _density(cfg: LandscapeConfig, rng: np.random.Generator) -> np.ndarray:
@@ -107,24 +102,7 @@ def generate(cfg: LandscapeConfig, population: float, n_cliques: int,
                                 weights=flat_people[owner.ravel() >= 0], minlength=n_cliques)
     outside_pop = float(flat_people[owner.ravel() < 0].sum())
 
-    # rival borders: 4-neighbour cell pairs owned by cliques of different gangs
-    pairs = [(owner[:-1, :], owner[1:, :]), (owner[:, :-1], owner[:, 1:])]
-    a = np.concatenate([p_[0].ravel() for p_ in pairs])
-    b = np.concatenate([p_[1].ravel() for p_ in pairs])
-    keep = (a >= 0) & (b >= 0) & (a != b)
-    a, b = a[keep], b[keep]
-    keep = gang[a] != gang[b]
-    a, b = a[keep], b[keep]
-    src = np.concatenate([a, b])
-    dst = np.concatenate([b, a])
-    key = src * n_cliques + dst
-    uniq, length = np.unique(key, return_counts=True)
-    edge_src, edge_dst = uniq // n_cliques, uniq % n_cliques
-    total = np.bincount(edge_src, weights=length, minlength=n_cliques)
-    edge_share = length / total[edge_src]
-
     return Landscape(population=people, owner=owner,
                      clique_home=np.clip(np.rint(sites), 0, [w - 1, h - 1]).astype(np.int64),
                      clique_gang=gang.astype(np.int64), territory_pop=territory_pop,
-                     edge_src=edge_src, edge_dst=edge_dst, edge_share=edge_share,
                      outside_pop=outside_pop)

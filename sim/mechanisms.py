@@ -157,6 +157,7 @@ def border_killings(C, T, P, rng, E) -> None:
         for _ in range(E.by_killer[i]):
             e = lo + pick(T.border_cum[lo:hi], 1.0, rng)
             E.victims[T.border_dst[e]] += 1
+            T.clashes[e] += 1  # the clash may move this border (sim/territory.py)
     excess = 0
     for i in range(len(C.street)):
         if E.victims[i] > C.street[i]:

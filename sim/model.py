@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim import engine
 from sim import mechanisms as mech
+from sim import territory
 from sim.agents import Civilian, GangClique, ImprisonedLeader, SecurityUnit
 from sim.config import PRISONS, Config, LeversConfig, parse_date, validate
 from sim.counting import apply_counting, packaged_counting_rules
@@ -20,8 +21,8 @@ from sim.engine import FRACTIONS, SERIES
 from sim.landscape import generate
 from sim.params import Levers, params_from
 from sim.policy import Policy, Timeline
-from sim.state import (CivilianState, CliqueState, GangState, LeaderState, SecurityState,
-                       Territory)
+from sim.state import (EMPTY, STATE, CivilianState, CliqueState, GangState, LeaderState,
+                       SecurityState, Territory)
 
 __all__ = ["GangViolenceModel", "SERIES", "load_config"]
 
@@ -82,6 +83,8 @@ class GangViolenceModel(Model):
         self.params = params_from(p)
         self.timeline = Timeline.from_config(cfg.scenario, cfg.policies, p.levers)
         self._change_days = self.timeline.change_days()
+        self._snapshot_days = self._territory_dates()
+        self.territory_snapshots: dict[str, np.ndarray] = {}  # date -> control layer that day
         self.grid = TerritoryGrid((p.landscape.width, p.landscape.height), torus=False,
                                         random=self.random)
         self._create_landscape()
@@ -89,13 +92,14 @@ class GangViolenceModel(Model):
         self._create_leaders()
         self._create_civilians()
         self._create_security()
-        self.today = mech.Today.create(self.n_cliques)
+        self.today = mech.Today.create(self.n_slots)
         self._series = engine.empty_series(self.n_days)
         self._policies: list[str] = []
         # 2011 coverage (police plus the baseline levers' soldiers) is the reference effort
         self.security.reference[0] = (self.security.officers[0] + p.levers.soldiers_deployed
                                       * self.scale) / max(self.civilians.size.sum(), 1)
         self._spin_up(p.spinup_days)
+        self._sync_cliques()
         self._apply_policies(self.date, first=True)
         self._change_days.discard(self.start_date)  # already applied
         self.running = True
@@ -104,28 +108,24 @@ class GangViolenceModel(Model):
     def _create_landscape(self) -> None:
         p = self.cfg.model
         pop = p.population
-        self.n_cliques = max(6, round(pop.n_cliques * self.scale))
+        self.n_cliques = max(6, round(pop.n_cliques * self.scale))  # on the start date
+        self.n_slots = max(self.n_cliques, round(self.n_cliques * p.territory.slots))
         shares = (pop.share_ms13, pop.share_b18s, max(1 - pop.share_ms13 - pop.share_b18s, 0))
         self.landscape = land = generate(p.landscape, pop.population * self.scale,
                                          self.n_cliques, shares, self.rng)
+        # the layers the dynamics read and write: the owner of each cell (a clique's slot,
+        # EMPTY or STATE), the landscape's people per cell and how often each cell changed
+        # hands; the others are drawn from the state arrays for maps (update_layers)
+        self.grid.create_property_layer("owner", EMPTY, np.int64)
+        self.grid.create_property_layer("density", 0.0, float)
         self.grid.create_property_layer("population", 0.0, float)
         self.grid.create_property_layer("gang", -1, int)
         self.grid.create_property_layer("violence", 0.0, float)
-        self.grid.population.data = land.population
-        self.grid.gang.data = land.gang
-        self._territory_weights = land.population / np.maximum(
-            np.where(land.owner >= 0, land.territory_pop[np.maximum(land.owner, 0)],
-                     land.outside_pop), 1e-9)
-        n = self.n_cliques
-        ptr = np.searchsorted(land.edge_src, np.arange(n + 1))
-        cum = np.cumsum(land.edge_share)
-        # each clique's shares add up from 0 to 1 over its own borders
-        start = np.repeat(np.append(0.0, cum)[ptr[:-1]], np.diff(ptr))
-        self.territory = Territory(
-            owner=land.owner.ravel().astype(np.int64),
-            patrol_cdf=np.cumsum(land.population.ravel()),
-            border_ptr=ptr.astype(np.int64), border_dst=land.edge_dst.astype(np.int64),
-            border_cum=cum - start, has_border=(np.diff(ptr) > 0).astype(float))
+        self.grid.create_property_layer("changes", 0, np.int64)
+        self.grid.owner.data = land.owner
+        self.grid.density.data = land.population
+        self.territory = Territory.create(self.grid.owner.data, self.grid.density.data,
+                                          self.grid.changes.data, self.n_slots)
 
     def _create_cliques(self) -> None:
         p, land, n = self.cfg.model, self.landscape, self.n_cliques
@@ -149,9 +149,13 @@ class GangViolenceModel(Model):
         h = p.landscape.height
         home = land.clique_home[:, 0] * h + land.clique_home[:, 1]
         self.cliques = CliqueState.create(street, prison, land.clique_gang, leader, obedience,
-                                          home)
-        GangClique.create_agents(self, n, idx=list(range(n)), gang=list(land.clique_gang),
-                                 cell=[self.grid._cells[tuple(xy)] for xy in land.clique_home])
+                                          home, self.n_slots)
+        territory.rebuild(self.cliques, self.territory)  # blocks, borders, homes on own ground
+        # the Mesa agents of the cliques, by slot (sim/agents.py), and what they were made from
+        self._clique_agents: dict[int, GangClique] = {}
+        self._block_agents: dict[int, Civilian] = {}
+        self._agent_generation = np.full(self.n_slots, -1, np.int64)  # -1: no agent
+        self._agent_home = np.full(self.n_slots, -1, np.int64)
 
     def _create_leaders(self) -> None:
         g = self._leader_gang
@@ -160,20 +164,46 @@ class GangViolenceModel(Model):
         self.gangs = GangState.create()
 
     def _create_civilians(self) -> None:
-        land, C = self.landscape, self.cliques
+        C, T = self.cliques, self.territory
         total = round(self.cfg.model.population.population * self.scale)
-        n = self.n_cliques
-        weights = np.append(land.territory_pop, land.outside_pop)
+        # residents spread over the blocks by the landscape's people: the cliques' slots (free
+        # slots hold nobody), then the rest of the country
         size = self.rng.multinomial(total - int(C.street.sum() + C.prison.sum()),
-                                    weights / weights.sum())
+                                    T.held / T.held.sum())
         self.civilians = CivilianState.create(size)
+        land = self.landscape
         outside = np.argwhere(land.owner < 0)
         populated = outside[land.population[tuple(outside.T)] > 0]
         home = populated[np.argmax(land.population[tuple(populated.T)])] if len(populated) \
             else land.clique_home[0]
-        cells = [self.grid._cells[tuple(xy)] for xy in land.clique_home] + [
-            self.grid._cells[tuple(home)]]
-        Civilian.create_agents(self, n + 1, idx=list(range(n + 1)), cell=cells)
+        self._rest_agent = Civilian(self, self.n_slots, self.grid._cells[tuple(home)])
+
+    def _sync_cliques(self) -> None:
+        """Mesa agents for the cliques the state arrays hold: a GangClique and the Civilian
+        block of its ground for every slot with members on the street; agents of cliques that
+        vanished are removed, cliques formed by a split get theirs, and a clique whose home
+        moved moves with it. Only the slots that changed are visited."""
+        C, h = self.cliques, self.cfg.model.landscape.height
+        generation = np.where(C.street > 0, C.generation, -1)
+        changed = np.flatnonzero((generation != self._agent_generation)
+                                 | (C.home != self._agent_home))
+        cells = self.grid._cells
+        for idx in changed.tolist():
+            if self._agent_generation[idx] >= 0 and generation[idx] != self._agent_generation[idx]:
+                self._clique_agents.pop(idx).remove()
+                self._block_agents.pop(idx).remove()
+            cell = cells[divmod(int(C.home[idx]), h)]
+            if generation[idx] < 0:
+                pass
+            elif idx not in self._clique_agents:
+                self._clique_agents[idx] = GangClique(self, idx, int(C.gang[idx]), cell,
+                                                      int(generation[idx]))
+                self._block_agents[idx] = Civilian(self, idx, cell)
+            else:
+                self._clique_agents[idx].cell = cell
+                self._block_agents[idx].cell = cell
+        self._agent_generation[changed] = generation[changed]
+        self._agent_home[changed] = C.home[changed]
 
     def _create_security(self) -> None:
         pop, police_cfg = self.cfg.model.population, self.cfg.model.police
@@ -305,13 +335,36 @@ class GangViolenceModel(Model):
         """Simulate `days` days from the current date under the current levers."""
         row = len(self._policies)
         engine.advance(*self._engine_state(), self._series, row, days, first_step)
+        self._sync_cliques()
         self._policies.extend([self.policy_names] * days)
         self.date += dt.timedelta(days=days)
+        last = self.date - dt.timedelta(days=1)
+        if last in self._snapshot_days:
+            self.territory_snapshots[last.isoformat()] = self.control_layer()
         if self.date > self.end_date:
             self.running = False
 
+    def _territory_dates(self) -> list[dt.date]:
+        """The days at whose end the territory is recorded (output.territory_dates, or the
+        start, the first of January of two years between and the end)."""
+        chosen = self.cfg.output.territory_dates
+        if chosen:
+            return sorted({parse_date(d, "output.territory_dates") for d in chosen})
+        start, end = self.start_date, self.end_date
+        between = [dt.date(start.year + round(k * (end.year - start.year) / 3), 1, 1)
+                   for k in (1, 2)]
+        return sorted({start, end, *[d for d in between if start < d < end]})
+
+    def control_layer(self) -> np.ndarray:
+        """(W, H) who controls each cell: -1 nobody, 0-2 the gangs (config.GANGS), 3 the state."""
+        owner = self.grid.owner.data
+        gang = np.where(owner >= 0, self.cliques.gang[np.maximum(owner, 0)], -1)
+        return np.where(owner == STATE, 3, gang).astype(np.int8)
+
     def _days_to_next_change(self) -> int:
         later = [d for d in self._change_days if d > self.date]
+        # a stretch ends after a day on which the territory is recorded
+        later += [d + dt.timedelta(days=1) for d in self._snapshot_days if d >= self.date]
         horizon = min(later, default=self.end_date + dt.timedelta(days=1))
         return min((horizon - self.date).days, (self.end_date - self.date).days + 1,
                    MAX_STRETCH)
@@ -369,15 +422,18 @@ class GangViolenceModel(Model):
                    + V.detained[0] + S.officers[0] + S.soldiers[0] + S.barracks[0] + V.dead[0])
 
     def update_layers(self) -> None:
-        """Refresh the property layers from the state arrays (for maps and the dashboard)."""
-        land, C = self.landscape, self.cliques
-        owner = land.owner
-        block = np.where(owner >= 0, owner, self.n_cliques)
-        initial = np.append(land.territory_pop, land.outside_pop)
-        factor = self.civilians.size / np.maximum(initial, 1e-9)
-        self.grid.population.data = land.population * factor[block]
-        viol = np.append(C.violence, 0.0)
-        self.grid.violence.data = viol[block] * self._territory_weights
+        """Refresh the map layers from the state arrays: residents per cell (their block's
+        residents spread by the landscape's people), who controls each cell (-1 nobody, 0-2
+        the gangs, 3 the state) and recent violence per resident."""
+        C, T, n = self.cliques, self.territory, self.n_slots
+        owner = self.grid.owner.data
+        block = np.where(owner >= 0, owner, n)
+        per_person = self.civilians.size / np.maximum(T.held, 1e-9)
+        density = self.grid.density.data
+        self.grid.population.data = density * per_person[block]
+        self.grid.gang.data = self.control_layer()
+        viol = np.append(C.violence, 0.0) / np.maximum(T.held, 1e-9)
+        self.grid.violence.data = density * viol[block]
 
     def unit_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of the deployed police units and of the deployed army units."""

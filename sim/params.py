@@ -16,7 +16,7 @@ from sim.config import LeversConfig, ModelConfig
 
 # the sections of ModelConfig that parametrise daily processes (population and landscape only
 # size the set-up; levers come from the timeline)
-SECTIONS = ("border", "orders", "truce", "repression", "isolation", "ceasefire", "prisons",
+SECTIONS = ("territory", "border", "orders", "truce", "repression", "isolation", "ceasefire", "prisons",
             "exception", "civilians", "police", "reporting")
 
 _FIELDS = ["scale"] + [f"{s}_{f.name}" for s in SECTIONS
@@ -46,10 +46,11 @@ class Levers(NamedTuple):
     mass_arrests: float
     sentence_factor: float
     early_release: float
+    state_control: float
 
     @classmethod
     def from_config(cls, lv: LeversConfig) -> "Levers":
         return cls(float(bool(lv.visits)), float(lv.negotiation), float(bool(lv.gang_ceasefire)),
                    float(bool(lv.gang_offer)), float(lv.lethal_force),
                    float(lv.arrest_intensity), float(lv.mass_arrests), float(lv.sentence_factor),
-                   float(bool(lv.early_release)))
+                   float(bool(lv.early_release)), float(bool(lv.state_control)))

@@ -154,9 +154,12 @@ def run_and_write(cfg: DictConfig, out: Path, progress: bool = True, label: str 
         jobs = [
             ("plot_trajectory", (df, fit, out / "trajectory.png"), {"scale": model.scale}),
             ("plot_kinds", (df, out / "homicides_by_kind.png"), {"scale": model.scale}),
-            ("plot_territory", (model.landscape.gang, model.grid.violence.data,
+            ("plot_territory", (model.grid.gang.data, model.grid.violence.data,
                                 model.grid.population.data, police, out / "territory.png"),
-             {"army_xy": army, "date": df.date.iloc[-1]})]
+             {"army_xy": army, "date": df.date.iloc[-1]}),
+            ("plot_territory_change", (model.territory_snapshots, model.grid.density.data,
+                                       model.grid.changes.data, df,
+                                       out / "territory_change.png"), {"scale": model.scale})]
         if figure_worker is None:
             _draw(jobs)
         else:

