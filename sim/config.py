@@ -121,7 +121,7 @@ class LandscapeConfig:
 class TerritoryConfig:
     """Cells change hands (M1-M2, M8): rivals take ground where they kill, overstretched cliques
     retreat, empty ground is settled, large cliques split, the state holds cells under its
-    territorial plan. Resolved once a week (sim/territory.py). No source measures how fast turf
+    territorial plan. Resolved every four weeks (sim/territory.py). No source measures how fast turf
     changes hands in El Salvador: the rates below are assumptions with wide ranges for the
     calibration to weigh."""
     clash_share: float = P(0.01, "share / killing", "share of a clique's cells it cedes to a "
@@ -133,11 +133,11 @@ class TerritoryConfig:
                                     "is overstretched and gives up ground (2011: about 100 "
                                     "residents per street member nationally, 000/004)",
                                     lo=10.0, hi=5000.0)
-    retreat_share: float = prob(0.1, "share of an overstretched clique's excess ground given up "
-                                "each week", unit="share / week")
-    settle_share: float = prob(0.1, "probability that an empty populated cell next to a clique "
-                               "with members to spare is settled in a week",
-                               unit="probability / week")
+    retreat_share: float = prob(0.3, "share of an overstretched clique's excess ground given up "
+                                "every four weeks", unit="share / 4 weeks")
+    settle_share: float = prob(0.35, "probability that an empty populated cell next to a clique "
+                               "with members to spare is settled in four weeks",
+                               unit="probability / 4 weeks")
     split_members: int = P(400, "members", "street members beyond which a clique splits in two "
                            "(national count, like a clique's size at any scale; 2017: more "
                            "than 600 cliques for about 70,000 members, OFFICIAL.md)",

@@ -111,9 +111,6 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     if S.next_redeploy[0] <= 0:
         M.redeploy(C, S, T, V, P, rng)
         S.next_redeploy[0] = int(P.police_redeploy_days)
-    if step % territory.WEEK == 0:
-        territory.week(C, V, S, T, P, lv, rng)
-        M.update_presence(C, S, T, V, P)  # units now stand on other owners' ground
 
     gang_civilian = civilians_k + deportees_k
     gang_security = police_k + soldiers_k + relatives_k
@@ -151,17 +148,12 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[22] = isolated
     active = 0
     norm = 0.0
-    ms13, b18s, b18r = 0, 0, 0
+    held = np.zeros(3, np.int64)  # residents on each gang's ground
     for i in range(n):
-        if C.street[i] > 0:
-            active += 1
-            norm += C.norm[i]
-        if C.gang[i] == 0:
-            ms13 += V.size[i]
-        elif C.gang[i] == 1:
-            b18s += V.size[i]
-        else:
-            b18r += V.size[i]
+        on = C.street[i] > 0
+        active += on
+        norm += C.norm[i] * on
+        held[C.gang[i]] += V.size[i]
     row[23] = norm / max(active, 1)
     row[24] = campaigning
     row[25] = quit
@@ -176,9 +168,9 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[31] = gang_gang - hidden_members
     # people living under each one's control (the state's share of the non-gang block is its
     # share of that block's landscape people)
-    row[32] = ms13
-    row[33] = b18s
-    row[34] = b18r
+    row[32] = held[0]
+    row[33] = held[1]
+    row[34] = held[2]
     row[35] = round(V.size[n] * T.state_held[0] / T.held[n]) if T.held[n] > 0 else 0
     row[36] = active
 
@@ -189,6 +181,9 @@ def advance(C, L, G, V, S, T, P, lv, rng, E, out, first_row: int, days: int,
     """`days` days from row `first_row` of `out`; step numbers count from 1 on the first day."""
     for d in range(days):
         day(C, L, G, V, S, T, P, lv, rng, E, out[first_row + d], first_step + d)
+        if (first_step + d) % territory.PERIOD == 0:  # the period's changes of hands
+            territory.resolve(C, V, S, T, P, lv, rng)
+            M.update_presence(C, S, T, V, P)  # units now stand on other owners' ground
 
 
 def empty_series(n_days: int) -> np.ndarray:

@@ -388,38 +388,41 @@ def plot_territory_change(snapshots: dict[str, np.ndarray], population: np.ndarr
     control layer as in :func:`draw_territory`), how often each cell changed hands over the
     run, and the people living under each one's control with the cliques active, by day."""
     dates = list(snapshots)
-    ncols = max(len(dates), 2)
-    fig = Figure(figsize=(max(11.0, 3.2 * ncols), 7.5), layout="constrained")
+    ncols = min(max(len(dates), 1), 4)
+    rows = -(-len(dates) // ncols) if dates else 1
+    fig = Figure(figsize=(12.0, 3.0 + 1.9 * rows), layout="constrained")
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(2, ncols, height_ratios=(1.0, 1.1))
+    outer = fig.add_gridspec(2, 1, height_ratios=(1.9 * rows, 3.0))
+    maps = outer[0].subgridspec(rows, ncols)
+    below = outer[1].subgridspec(1, 2, width_ratios=(1.0, 1.7))
     zero = np.zeros_like(population, dtype=float)
     width, height = population.shape
     handles: list = []
     for k, date in enumerate(dates):
-        ax = fig.add_subplot(grid[0, k])
+        ax = fig.add_subplot(maps[k // ncols, k % ncols])
         handles = draw_territory(ax, snapshots[date], zero, population, None)
         ax.set_title(f"who holds each cell, {date}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.legend(handles=handles[:6], loc="outside upper center", ncols=6, fontsize=8)
-    ax = fig.add_subplot(grid[1, 0])
+    ax = fig.add_subplot(below[0])
     shown = np.where(population > 0, changes, np.nan).astype(float)
     image = ax.imshow(shown.T, origin="lower", interpolation="nearest", cmap="magma_r",
                       extent=(-0.5, width - 0.5, -0.5, height - 0.5))
-    fig.colorbar(image, ax=ax, shrink=0.8, label="times the cell changed hands")
-    ax.set_title("changes of hands over the run", fontsize=9)
+    fig.colorbar(image, ax=ax, location="bottom", shrink=0.8,
+                 label="times the cell changed hands over the run")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax = fig.add_subplot(grid[1, 1:])
+    ax = fig.add_subplot(below[1])
     x = _dates(df)
     for column, label, colour in _TERRITORY_SERIES:
         ax.plot(x, df[column] / scale / 1e6, color=colour, lw=1.6, label=label)
-    ax.set_ylabel("people under its control (millions, national)")
+    ax.set_ylabel("people (millions, national)")
     _format_date_axis(ax)
     twin = ax.twinx()
     twin.plot(x, df["cliques_active"] / scale, color="#444444", lw=1.0, ls="--",
               label="cliques active (right)")
-    twin.set_ylabel("cliques with members on the street (national)")
+    twin.set_ylabel("cliques active (national)")
     lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles=lines, loc="upper left", fontsize=8, ncols=2)
     ax.set_title("people living under each one's control", fontsize=9)

@@ -1,6 +1,6 @@
-"""M1-M2, M8: the territory moves, once a week, compiled.
+"""M1-M2, M8: the territory moves, every four weeks, compiled.
 
-Cells change hands in five ways, each a process with its own parameters (model.territory):
+Cells change hands in five ways, resolved every PERIOD days, each a process with its own parameters (model.territory):
 - `contest`: each killing across a rival border is a clash won by the killer; the loser cedes
   cells along that border, more when the winner is the stronger side (armed street members per
   resident held) and none while the winner keeps the gangs' cease-fire ("respect each other's
@@ -24,7 +24,7 @@ import numpy as np
 from sim.compiled import kernel
 from sim.state import EMPTY, STATE
 
-WEEK = 7  # days between two resolutions of the territory
+PERIOD = 28  # days between two resolutions of the territory (a full rebuild costs ~0.1 ms)
 
 
 @kernel
@@ -112,47 +112,44 @@ def rebuild(C, T) -> None:
                 if d < best:
                     best, arg = d, c
             C.home[i] = arg
-    # every pair of neighbouring cells held by cliques of rival gangs, both ways:
-    # (attacker, victim, the victim's cell)
-    src, dst, cell = T.scratch[0], T.scratch[1], T.scratch[2]
-    m = 0
-    for x in range(w):
-        for y in range(h):
-            a = x * h + y
-            oa = T.owner[a]
-            if oa < 0:
-                continue
-            for k in range(2):
-                bx, by = (x + 1, y) if k == 0 else (x, y + 1)
-                if bx >= w or by >= h:
-                    continue
-                b = bx * h + by
-                ob = T.owner[b]
-                if ob >= 0 and ob != oa and C.gang[ob] != C.gang[oa]:
-                    src[m], dst[m], cell[m] = oa, ob, b
-                    src[m + 1], dst[m + 1], cell[m + 1] = ob, oa, a
-                    m += 2
-    # grouped by attacker (a counting sort), then by victim within each attacker
-    start = np.zeros(n + 1, np.int64)
-    for r in range(m):
-        start[src[r] + 1] += 1
-    for i in range(n):
-        start[i + 1] += start[i]
-    order = np.empty(m, np.int64)
-    pos = start[:n].copy()
-    for r in range(m):
-        order[pos[src[r]]] = r
-        pos[src[r]] += 1
+    # each clique's rival borders, from its own cells: the neighbouring cells held by cliques
+    # of other gangs (the front it can take), grouped by the rival that holds them
+    dsts, fronts, length = T.scratch[0], T.scratch[1], T.scratch[2]
     mark = np.full(n, -1, np.int64)
     local = np.zeros(n, np.int64)
-    length = np.zeros(max(m, 1), np.int64)
     e = 0
     f = 0
     for i in range(n):
         T.border_ptr[i] = e
         first = e
-        for q in range(start[i], start[i + 1]):
-            d = dst[order[q]]
+        r = 0
+        for q in range(T.cell_ptr[i], T.cell_ptr[i + 1]):
+            a = T.cell_list[q]
+            x, y = a // h, a % h
+            for k in range(4):
+                if k == 0:
+                    if x + 1 >= w:
+                        continue
+                    b = a + h
+                elif k == 1:
+                    if x == 0:
+                        continue
+                    b = a - h
+                elif k == 2:
+                    if y + 1 >= h:
+                        continue
+                    b = a + 1
+                else:
+                    if y == 0:
+                        continue
+                    b = a - 1
+                ob = T.owner[b]
+                if ob >= 0 and ob != i and C.gang[ob] != C.gang[i]:
+                    dsts[r] = ob
+                    fronts[r] = b
+                    r += 1
+        for q in range(r):
+            d = dsts[q]
             if mark[d] != i:
                 mark[d] = i
                 local[d] = e
@@ -163,16 +160,15 @@ def rebuild(C, T) -> None:
         for q in range(first, e):
             T.front_ptr[q] = f
             f += length[q]
-        for q in range(start[i], start[i + 1]):
-            r = order[q]
-            slot = local[dst[r]]
-            T.front_cell[T.front_ptr[slot]] = cell[r]
+        for q in range(r):
+            slot = local[dsts[q]]
+            T.front_cell[T.front_ptr[slot]] = fronts[q]
             T.front_ptr[slot] += 1
         acc = 0
         for q in range(first, e):
             T.front_ptr[q] -= length[q]  # back to the start of the front
             acc += length[q]
-            T.border_cum[q] = acc / (start[i + 1] - start[i])
+            T.border_cum[q] = acc / r
         T.has_border[i] = 1.0 if e > first else 0.0
     T.border_ptr[n] = e
     T.front_ptr[e] = f
@@ -180,7 +176,7 @@ def rebuild(C, T) -> None:
 
 @kernel
 def contest(C, V, T, P, rng) -> None:
-    """M2, M8: the week's clashes move the borders towards the weaker side."""
+    """M2, M8: the period's clashes move the borders towards the weaker side."""
     n = len(C.street)
     for i in range(n):
         for e in range(T.border_ptr[i], T.border_ptr[i + 1]):
@@ -205,7 +201,7 @@ def state_control(C, V, S, T, P, lv, rng) -> None:
     ncell = len(T.owner)
     for c in range(ncell):
         if T.owner[c] == STATE:
-            T.state_days[c] -= WEEK
+            T.state_days[c] -= PERIOD
             if T.state_days[c] <= 0:
                 transfer(V, T, c, EMPTY, rng)
     if lv.state_control <= 0:
@@ -319,7 +315,7 @@ def _bequeath(C, i: int, rng) -> None:
 
 @kernel
 def settle(C, V, T, P, rng) -> None:
-    """M1: an empty populated cell is settled, with probability `settle_share` in a week, by
+    """M1: an empty populated cell is settled, with probability `settle_share` in a period, by
     the strongest neighbouring clique with members to spare; a clique with members and no
     ground goes back to its home cell if it is empty."""
     n = len(C.street)
@@ -349,8 +345,8 @@ def settle(C, V, T, P, rng) -> None:
 
 
 @kernel
-def week(C, V, S, T, P, lv, rng) -> None:
-    """The week's changes of hands, in order, then the borders anew."""
+def resolve(C, V, S, T, P, lv, rng) -> None:
+    """The period's changes of hands, in order, then the borders anew."""
     contest(C, V, T, P, rng)
     state_control(C, V, S, T, P, lv, rng)
     split(C, V, T, P, rng)

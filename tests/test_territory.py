@@ -104,7 +104,7 @@ def test_a_clique_with_no_members_vanishes_with_its_agents_and_its_prisoners_joi
     gone = int(np.flatnonzero((C.street > 0) & (C.prison > 0))[0])
     prisoners, people = C.prison.sum(), m.civilians.size.sum()
     C.street[gone] = 0
-    territory.week(C, m.civilians, m.security, T, m.params, m._levers, m.rng)
+    territory.resolve(C, m.civilians, m.security, T, m.params, m._levers, m.rng)
     m._sync_cliques()
     assert T.cells[gone] == 0 and m.civilians.size[gone] == 0
     assert C.prison[gone] == 0 and C.prison.sum() == prisoners
@@ -119,7 +119,7 @@ def test_a_large_clique_splits_into_a_new_clique_with_its_own_agent():
     C, T = m.cliques, m.territory
     before = (C.street > 0).sum()
     members, people = C.street.sum(), m.civilians.size.sum()
-    territory.week(C, m.civilians, m.security, T, m.params, m._levers, m.rng)
+    territory.resolve(C, m.civilians, m.security, T, m.params, m._levers, m.rng)
     m._sync_cliques()
     after = (C.street > 0).sum()
     assert after > before
