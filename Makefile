@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m sim.app_assets  # the dashboard's browser scripts, from the npm registry (needs npm)
 	touch $(STAMP)
 
-## run the historical scenario at national scale (outputs under results/runs/)
+## run the 2011-2024 history (scenario historical) at national scale (outputs under results/runs/)
 run: $(STAMP)
 	$(VENV)/bin/sim-run
 
@@ -32,18 +32,19 @@ app: $(STAMP)
 studies: $(STAMP)
 	$(PY) experiments/studies.py
 
-## time a national-scale historical run against a Mesa reference, and the whole sim-run command;
-## one JSON line each
+## time a national-scale 2011-2017 run (historical_2017) against a Mesa reference, and the whole
+## sim-run command of 2011-2017; one JSON line each
 bench: $(STAMP)
 	$(PY) benchmarks/bench_run.py
 	$(PY) benchmarks/bench_cli.py
 
-## time a 100-job seed ensemble: joblib on 2 workers against one job at a time; one JSON line
+## time a 100-job seed ensemble of 2011-2017: joblib on 2 workers against one job at a time; one JSON line
 .PHONY: bench-sweep
 bench-sweep: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py
 
-## time a 1,000-replicate national ensemble (sim-ensemble n=1000 workers=2) and runs.parquet's size; one JSON line
+## time a 1,000-replicate national ensemble of 2011-2017 (sim-ensemble scenario=historical_2017 n=1000 workers=2)
+## and runs.parquet's size; one JSON line
 .PHONY: bench-ensemble
 bench-ensemble: $(STAMP)
 	$(PY) benchmarks/bench_ensemble.py

@@ -1,8 +1,8 @@
-"""Time a seed ensemble of the historical scenario with the joblib launcher against the basic one.
+"""Time a seed ensemble of the 2011-2017 history with the joblib launcher against the basic one.
 
     python benchmarks/bench_sweep.py [--jobs 100] [--scale 1.0] [--workers 2] [--figures]
 
-Runs `sim-run -m scenario=historical seed='range(JOBS)'` twice through the real console script:
+Runs `sim-run -m scenario=historical_2017 seed='range(JOBS)'` twice through the real console script:
 once with Hydra's basic launcher (one job after another), once with `hydra/launcher=joblib_local`
 on WORKERS processes. Prints one JSON line: both wall times, the parallel efficiency
 T_basic / (WORKERS * T_joblib) (1.0 = perfect), and whether both sweeps wrote byte-identical
@@ -25,6 +25,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 SIM_RUN = str(Path(sys.executable).parent / "sim-run")
+SCENARIO = "historical_2017"
 
 
 def sweep(args: list[str], sweep_dir: Path, cwd: Path) -> float:
@@ -54,7 +55,7 @@ def main() -> None:
     ap.add_argument("overrides", nargs="*", help="more sim-run overrides, e.g. end=2013-12-31")
     args = ap.parse_args()
 
-    common = ["scenario=historical", f"seed=range({args.jobs})", f"model.scale={args.scale}",
+    common = [f"scenario={SCENARIO}", f"seed=range({args.jobs})", f"model.scale={args.scale}",
               f"output.figures={str(args.figures).lower()}", "output.progress=false",
               *args.overrides]
     work = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
@@ -71,7 +72,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({
-        "benchmark": "sweep_joblib_vs_basic", "scenario": "historical", "jobs": args.jobs,
+        "benchmark": "sweep_joblib_vs_basic", "scenario": SCENARIO, "jobs": args.jobs,
         "scale": args.scale, "figures": args.figures, "workers": args.workers,
         "basic_s": round(t_basic, 2), "joblib_s": round(t_joblib, 2),
         "speedup": round(t_basic / t_joblib, 3),

@@ -39,14 +39,15 @@ SIM_ENSEMBLE = [sys.executable, "-m", "sim.ensemble"]  # the sim-ensemble of thi
 BEGIN, END = "<!-- BEGIN ANSWER (experiments/studies.py) -->", "<!-- END ANSWER -->"
 
 
-#: The scenario whose policy periods (sim.dates.policy_periods) a study's window may name.
-HISTORY = "historical"
+#: The scenario whose policy periods (sim.dates.policy_periods) a study's window may name, and
+#: the history the counterfactuals are compared with: 2011-2017, the years of the reported figures.
+HISTORY = "historical_2017"
 
 
 @dataclass(frozen=True)
 class Window:
     """A window of a study's question: calendar dates, or the period of `policy` in the
-    historical timeline (it then moves with the timeline, and its title shows its months)."""
+    timeline of HISTORY (it then moves with the timeline, and its title shows its months)."""
     label: str
     start: str | None = None
     end: str | None = None
@@ -84,18 +85,18 @@ STUDIES = {
         Study("historical_replay", "How well does the calibrated model reproduce every reported figure, 2011-2017?",
               (Window("2011-2017", "2011-01-01", "2017-12-31"),)),
         Study("truce_counterfactual", "Had the truce been sustained after 2013, how many homicides would "
-              "2014-2017 have had?", (Window("2014-2017", "2014-01-01", "2017-12-31"),), reference="historical"),
+              "2014-2017 have had?", (Window("2014-2017", "2014-01-01", "2017-12-31"),), reference=HISTORY),
         Study("isolation_counterfactual", "What would 2016-2017 have looked like without the extraordinary "
               "measures (prison isolation of the leaders from April 2016)?",
               (policy("prison isolation", "prison_isolation"), Window("2017", "2017-01-01", "2017-12-31")),
-              reference="historical"),
+              reference=HISTORY),
         Study("appeal_counterfactual", "What if the government had taken up the imprisoned leaders' letter of "
               "June 2015 and made a new truce instead of dismissing it?",
               (Window("16 Jul 2015-2017", "2015-07-16", "2017-12-31"), Window("2016", "2016-01-01", "2016-12-31")),
-              reference="historical"),
+              reference=HISTORY),
         Study("no_truce", "What if the government had kept the iron fist in 2012 instead of brokering the truce?",
               (policy("truce months", "truce"), Window("2012-2013", "2012-01-01", "2013-12-31")),
-              reference="historical"),
+              reference=HISTORY),
         Study("leader_control", "Does violence rise or fall with the share of cliques that obey their "
               "imprisoned leaders, when the leaders order restraint (the truce) and when they order "
               "attacks (mano dura after the truce broke down)?",
@@ -108,7 +109,7 @@ STUDIES = {
 
 
 def history_periods() -> dict[str, Period]:
-    """The policy periods of the historical scenario's timeline."""
+    """The policy periods of HISTORY's timeline."""
     from sim.compose import compose
 
     return policy_periods(compose([f"scenario={HISTORY}"]).scenario)

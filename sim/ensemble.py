@@ -1,9 +1,9 @@
 """`sim-ensemble`: n replicates of the configured scenario in one Hydra job.
 
-    sim-ensemble n=1000 workers=2                       # seeds 0..999 of the historical scenario
+    sim-ensemble n=1000 workers=2                       # seeds 0..999 of historical (2011-2024)
     sim-ensemble scenario=truce_sustained n=200 seed=1000
     sim-ensemble model.scale=0.05 end=2013-12-31 n=50
-    sim-ensemble -m scenario=historical,truce_sustained n=100   # one ensemble per job
+    sim-ensemble -m scenario=historical_2017,truce_sustained n=100   # one ensemble per job
 
 Replicate r runs seed `seed + r` at the parameters of its row of params.parquet (all the
 configured ones today). The job's output folder (results/ensembles/<date>/<time>_<scenario>_n<n>

@@ -1,9 +1,10 @@
 """`sim-run`: run a scenario and write timeseries.csv, fit.json and figures (a Hydra app).
 
-    sim-run                                   # historical scenario, national scale, seed 0
+    sim-run                                   # historical: 2011-2024, national scale, seed 0
+    sim-run scenario=historical_2017          # 2011-2017, the years of the reported figures
     sim-run scenario=truce_sustained seed=3
     sim-run model.scale=0.05 end=2013-12-31 model.border.kill_rate=2e-4
-    sim-run -m scenario=historical,no_isolation seed='range(5)'
+    sim-run -m scenario=historical_2017,no_isolation seed='range(5)'
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from sim.compose import options
+from sim.compose import compose, options
 from sim.config import PRISONS, LeversConfig, ModelConfig, PolicySpell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,7 +149,6 @@ def test_values_at_the_limits_run(tmp_path, args):
 
 
 def test_the_largest_grid_is_accepted():
-    from sim.compose import compose
     from sim.config import MAX_GRID_CELLS
     from sim.model import load_config
 
@@ -234,7 +233,7 @@ def test_malformed_reported_figures_stop_before_the_run(package, tmp_path, modul
 # run stays short); a set of valid values may still clash (shares over 1, a scale below the
 # floor of the drawn populations) and then ends in one config error like any other.
 POLICIES = options("policy")
-SPELLS = 7  # the historical scenario's timeline, the default
+SPELLS = len(compose([]).scenario.timeline)  # the default scenario's (historical, 2011-2024)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def test_a_period_covers_a_window_inside_it_both_ends_included():
 
 
 def test_policy_periods_follow_the_historical_timeline():
-    scenario = compose(["scenario=historical"]).scenario
+    scenario = compose(["scenario=historical_2017"]).scenario
     periods = policy_periods(scenario)
     spells = {s.policy: s for s in scenario.timeline}
     for name, period in periods.items():  # each period starts when its spell does
@@ -46,12 +46,12 @@ def test_policy_periods_follow_the_historical_timeline():
 
 
 def test_policy_periods_move_with_the_timeline_and_number_repeated_policies():
-    shifted = compose(["scenario=historical", "scenario.timeline.3.start=2014-09-01",
+    shifted = compose(["scenario=historical_2017", "scenario.timeline.3.start=2014-09-01",
                        "scenario.timeline.2.end=2014-08-31"]).scenario
     assert policy_periods(shifted)["mano_dura"].start == d("2014-09-01")
     appeal = policy_periods(compose(["scenario=appeal_accepted"]).scenario)
     assert appeal["truce"].end == d("2013-05-31")
     assert appeal["truce_2"] == Period(d("2015-07-16"), d("2017-12-31"))
-    short = compose(["scenario=historical", "scenario.end=2013-12-31"]).scenario
+    short = compose(["scenario=historical_2017", "scenario.end=2013-12-31"]).scenario
     assert set(policy_periods(short)) == {"baseline", "truce", "truce_erosion"}
     assert policy_periods(short)["truce_erosion"].end == d("2013-12-31")

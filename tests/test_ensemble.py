@@ -127,7 +127,7 @@ def test_sim_compare_reads_the_ensemble(runs, tmp_path, capsys):
 
 def test_a_sweep_of_ensembles_and_sim_compare_over_it(tmp_path, capsys):
     sweep = tmp_path / "sweep"
-    proc = ensemble(["-m", "scenario=historical,truce_sustained", *TINY, "n=2", f"hydra.sweep.dir={sweep}"],
+    proc = ensemble(["-m", "scenario=historical_2017,truce_sustained", *TINY, "n=2", f"hydra.sweep.dir={sweep}"],
                     tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
@@ -136,7 +136,7 @@ def test_a_sweep_of_ensembles_and_sim_compare_over_it(tmp_path, capsys):
     assert compare([str(sweep), "--series", "homicides", "--no-progress"]) == 0
     assert "4 jobs used in 2 groups (4 replicates of 2 ensembles)" in capsys.readouterr().err
     ens = pd.read_csv(sweep / "ensemble.csv")
-    assert set(ens.group) == {"historical", "truce_sustained"} and (ens.n == 2).all()
+    assert set(ens.group) == {"historical_2017", "truce_sustained"} and (ens.n == 2).all()
 
 
 def test_replicates_may_run_with_their_own_parameters():
@@ -282,7 +282,7 @@ EXAMPLE_TAIL = ["model.scale=0.02", "end=2011-01-31", "n=2", "output.figures=fal
 
 def test_the_doc_has_ensemble_examples():
     lines = [" ".join(a) for a in EXAMPLES]
-    for needle in ("n=1000 workers=2", "-m scenario=historical,truce_sustained", "+experiment="):
+    for needle in ("n=1000 workers=2", "-m scenario=historical_2017,truce_sustained", "+experiment="):
         assert any(needle in line for line in lines), needle
 
 

@@ -4,7 +4,7 @@ deaths in custody, the official count's rules, and the counterfactuals (small sc
 import pytest
 from conftest import run, window
 
-EXCEPTION = ("scenario=historical_2024", "start=2021-10-01", "end=2022-10-31")
+EXCEPTION = ("scenario=historical", "start=2021-10-01", "end=2022-10-31")
 
 
 def test_mass_arrests_fill_prisons_with_members_and_people_with_no_gang_ties():
@@ -43,7 +43,7 @@ def test_deaths_in_custody_are_counted_apart_from_homicides():
 
 
 def test_the_official_count_follows_the_rule_in_force_each_day():
-    df = run("scenario=historical_2024", "start=2019-03-01", "end=2022-06-30",
+    df = run("scenario=historical", "start=2019-03-01", "end=2022-06-30",
              "policies.mano_dura.levers.lethal_force=12.0")  # enough killings by security forces
     before = window(df, "2019-03-01", "2019-06-30")
     plan = window(df, "2019-07-01", "2022-03-31")
@@ -78,7 +78,7 @@ def test_people_are_neither_lost_nor_created_through_2024():
     from sim.compose import compose
     from sim.model import GangViolenceModel
 
-    model = GangViolenceModel(compose(["model.scale=0.02", "scenario=historical_2024",
+    model = GangViolenceModel(compose(["model.scale=0.02", "scenario=historical",
                                        "start=2021-01-01"]))
     total = model.people_total()
     df = model.run()

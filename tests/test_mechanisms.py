@@ -27,7 +27,7 @@ def test_cutting_leaders_who_order_attacks_lowers_gang_killings():
     # attacks; cutting them off (no communication out of maximum security) removes those
     # orders. The window ends before the March 2016 cease-fire and the April isolation.
     # Grievance builds up slowly, so the effect is about 12%: more people and seeds than usual
-    args = ("scenario=historical", "end=2016-02-29")
+    args = ("scenario=historical_2017", "end=2016-02-29")
     more = dict(start="2015-07-20", scale=0.2, seeds=range(6))
     kept = mean_over_seeds("gang_vs_gang", *args, **more)
     cut = mean_over_seeds("gang_vs_gang", *args, "model.orders.comm_max_security=0.0", **more)
@@ -77,7 +77,7 @@ def test_leaders_offering_talks_restrain_only_as_far_as_their_orders_get_out():
     # the June 2015 letter: leaders in maximum security order restraint themselves; the effect
     # is bounded by what gets out of their prison, and the offer ends with its rejection
     # three weeks of killings: half the national population and six seeds to see them
-    args = ("scenario=historical", "start=2015-04-01", "end=2015-08-31")
+    args = ("scenario=historical_2017", "start=2015-04-01", "end=2015-08-31")
     window = dict(start="2015-06-22", end="2015-07-15", scale=0.5, seeds=range(6))
     offer = mean_over_seeds("gang_vs_gang", *args, **window)
     none = mean_over_seeds("gang_vs_gang", *args, "policies.truce_appeal.levers.gang_offer=false", **window)
@@ -89,8 +89,8 @@ def test_leaders_offering_talks_restrain_only_as_far_as_their_orders_get_out():
 
 
 def historical(column: str, end: str, *overrides: str, start: str = "0000", **more) -> float:
-    """Mean daily `column` of the small historical run to `end`, counted from `start`."""
-    return mean_over_seeds(column, "scenario=historical", f"end={end}", *overrides, start=start,
+    """Mean daily `column` of the small 2011-2017 history run to `end`, counted from `start`."""
+    return mean_over_seeds(column, "scenario=historical_2017", f"end={end}", *overrides, start=start,
                            **more)
 
 
@@ -132,7 +132,7 @@ def _first_campaign_day(df) -> str | None:
 
 def test_campaigns_start_by_a_hazard_so_their_timing_is_random():
     # isolated gangs build up grievance from April 2016; when they strike is drawn, not set
-    args = ("scenario=historical", "start=2015-10-01", "model.spinup_days=0",
+    args = ("scenario=historical_2017", "start=2015-10-01", "model.spinup_days=0",
             "model.isolation.campaign_hazard=2e-4")
     firsts = {_first_campaign_day(run(*args, seed=s)) for s in range(4)}
     assert None not in firsts and len(firsts) >= 3
@@ -155,7 +155,7 @@ def test_the_gangs_ceasefire_order_fades_and_the_norm_follows_it_down():
 
 def test_a_letter_with_no_restraint_changes_nothing():
     # the letter of June 2015 stays on the timeline; with offer_restraint 0 its effect is none
-    args = ("scenario=historical", "start=2015-04-01", "end=2015-08-31")
+    args = ("scenario=historical_2017", "start=2015-04-01", "end=2015-08-31")
     zero = run(*args, "model.orders.offer_restraint=0.0")
     without = run(*args, "policies.truce_appeal.levers.gang_offer=false")
     assert zero.homicides_true.tolist() == without.homicides_true.tolist()
@@ -164,7 +164,7 @@ def test_a_letter_with_no_restraint_changes_nothing():
 def test_bodies_are_hidden_under_an_order_not_under_a_habit():
     # with a long-lived habit of restraint, the street still restrains in 2015, but nobody
     # orders it: the share of killings hidden falls far below the truce's
-    df = run("scenario=historical", "end=2015-12-31", "model.orders.habit_halflife_days=600",
+    df = run("scenario=historical_2017", "end=2015-12-31", "model.orders.habit_halflife_days=600",
              scale=0.25)
     truce = window(df, "2012-04-01", "2013-05-31")
     later = window(df, "2015-01-01", "2015-12-31")

@@ -192,8 +192,8 @@ def test_ray_cluster_gives_the_same_outputs_as_the_basic_launcher(basic_sweep, r
 PRESETS = {
     "compare_policies": ({"steady_baseline", "steady_truce", "steady_truce_erosion",
                           "steady_mano_dura", "steady_prison_isolation", "steady_ceasefire"}, 5),
-    "seeds": ({"historical"}, 20),
-    "counterfactuals": ({"historical", "truce_sustained", "no_isolation", "no_truce"}, 10),
+    "seeds": ({"historical_2017"}, 20),
+    "counterfactuals": ({"historical_2017", "truce_sustained", "no_isolation", "no_truce"}, 10),
 }
 
 
@@ -262,7 +262,7 @@ def test_seeds_preset_runs_without_dash_m(tmp_path):
     jobs = job_dirs(tmp_path / "sweep")
     assert [j.name for j in jobs] == ["0", "1"]
     for seed, job in enumerate(jobs):
-        assert {"+experiment=seeds", "scenario=historical", f"seed={seed}"} <= set(job_key(job))
+        assert {"+experiment=seeds", "scenario=historical_2017", f"seed={seed}"} <= set(job_key(job))
 
 
 # --- (e) the examples of docs/SWEEPS.md ------------------------------------------------------

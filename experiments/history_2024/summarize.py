@@ -1,6 +1,6 @@
 """The 2018-2024 run by year, as a table: what the model says happened after the seed articles.
 
-    sim-run scenario=historical_2024 hydra.run.dir=results/history_2024
+    sim-run scenario=historical hydra.run.dir=results/history_2024
     python -m sim.inputs results/history_2024          # arrests and prisoners against their inputs
     python experiments/history_2024/summarize.py [results/history_2024]
 
@@ -35,7 +35,7 @@ def main() -> None:
     head = "| year | " + " | ".join(table.columns) + " |"
     lines = [head, "|" + "---|" * (len(table.columns) + 1)]
     lines += [f"| {y} | " + " | ".join(f"{v:,.0f}" for v in row) + " |" for y, row in table.iterrows()]
-    text = (f"`python experiments/history_2024/summarize.py {folder}`: one run of `historical_2024` "
+    text = (f"`python experiments/history_2024/summarize.py {folder}`: one run of `historical` "
             f"(seed and parameters in {folder}/.hydra or run.log), national units. `homicides` is the "
             "official count under the rule of each day; homicides after 2017 are a blind forecast "
             "(the project holds no figure of them); one seed, so no interval.\n\n" + "\n".join(lines) + "\n")

@@ -4,10 +4,11 @@
     python experiments/quick_fit/ceasefire_duration.py [--seeds 8] [--workers 2]
 
 Every other parameter stays at its default. For each half-life of a log-spaced grid, the
-historical scenario runs at national scale over `--seeds` seeds (0..seeds-1); the loss is the
-mean over the 2016-2017 homicide figures of REPORTED.md of the squared log error of the median
-over seeds. Writes results/quick_fit/ceasefire_duration.md (the table and the best value) and
-prints it. The default in sim/config.py is the grid's best point, and says so in its source.
+2011-2017 history (`historical_2017`) runs at national scale over `--seeds` seeds (0..seeds-1);
+the loss is the mean over the 2016-2017 homicide figures of REPORTED.md of the squared log error
+of the median over seeds. Writes results/quick_fit/ceasefire_duration.md (the table and the best
+value) and prints it. The default in sim/config.py is the grid's best point, and says so in its
+source.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def one(args: tuple[float, int]) -> tuple[float, int, dict]:
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     halflife, seed = args
-    model = GangViolenceModel(compose([f"seed={seed}",
+    model = GangViolenceModel(compose(["scenario=historical_2017", f"seed={seed}",
                                        f"model.ceasefire.order_halflife_days={halflife}"]))
     fit = compare(model.run(), scale=model.scale)
     return halflife, seed, {r.figure.id: (r.simulated, r.figure.value) for r in fit.rows

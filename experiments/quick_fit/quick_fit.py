@@ -38,6 +38,8 @@ def free_parameters() -> list[Parameter]:
     return space.free_parameters(load_config(compose([], config_name="calibrate")).params)
 
 
+HISTORY = "scenario=historical_2017"  # the reported figures are of 2011-2017
+
 SERIES = {"homicides", "police_killed", "soldiers_killed", "relatives_killed",
           "gang_members_street", "gang_members_prison"}
 
@@ -45,8 +47,8 @@ SERIES = {"homicides", "police_killed", "soldiers_killed", "relatives_killed",
 def loss_of(overrides: dict, seeds, scale: float) -> float:
     errors: dict[str, list[float]] = {}
     for seed in seeds:
-        ov = [f"{k}={v}" for k, v in overrides.items()] + [f"seed={seed}", f"model.scale={scale}",
-                                                           "output.figures=false"]
+        ov = [f"{k}={v}" for k, v in overrides.items()] + [
+            HISTORY, f"seed={seed}", f"model.scale={scale}", "output.figures=false"]
         model = GangViolenceModel(compose(ov))
         fit = compare(model.run(), scale=model.scale)
         for row in fit.rows:
@@ -85,7 +87,7 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(12345)
     free = {p.key: p for p in free_parameters()}
-    base = load_config(compose([]))
+    base = load_config(compose([HISTORY]))
     current = {k: space.get_value(base, k) for k in free}  # start from the defaults
     if args.start:
         current.update(json.loads(Path(args.start).read_text(encoding="utf-8")))
