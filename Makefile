@@ -32,10 +32,11 @@ app: $(STAMP)
 studies: $(STAMP)
 	$(PY) experiments/studies.py
 
-## time a national-scale 2011-2017 run (historical_2017) against a Mesa reference, and the whole
-## sim-run command of 2011-2017; one JSON line each
+## time national-scale runs of 2011-2017 (historical_2017) and of 2011-2024 (historical) against a
+## Mesa reference, and the whole sim-run command of 2011-2017; one JSON line each
 bench: $(STAMP)
 	$(PY) benchmarks/bench_run.py
+	$(PY) benchmarks/bench_run.py --scenario historical
 	$(PY) benchmarks/bench_cli.py
 
 ## time a 100-job seed ensemble of 2011-2017: joblib on 2 workers against one job at a time; one JSON line

@@ -148,7 +148,7 @@ def test_overstretched_cliques_retreat_and_empty_ground_is_settled():
 
 
 def test_the_state_holds_ground_only_under_its_territorial_plan():
-    args = ("scenario=historical_2024", "end=2019-12-31")
+    args = ("scenario=historical", "end=2019-12-31")
     df = run(*args)
     before, after = df[df.date < "2019-06-20"], df[df.date >= "2019-07-01"]
     assert before.territory_state.max() == 0
