@@ -3,7 +3,7 @@
     sim-calibrate                                  # conf/calibration/default.yaml: Optuna TPE
     sim-calibrate calibration=abc budget=2000      # an ABC-SMC posterior (pyabc)
     sim-calibrate holdout.after=2016-01-01 name=holdout_2016
-    sim-calibrate params.truce.grievance_halflife_days.high=3000 seeds=3
+    sim-calibrate params.truce.grievance_rate.low=2e-4 seeds=3
 
 Results go to results/calibration/<name>/ (see sim/calibration/pipeline.py); running the same
 command again resumes an interrupted search from its study database.

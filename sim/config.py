@@ -203,9 +203,12 @@ class LeaderOrdersConfig:
                                     "on their own once the leaders' deal has failed)",
                                     "000 ('the guy in the street wants to seize his "
                                     "opportunity'), M7")
-    opportunism_halflife_days: float = P(fitted("orders.opportunism_halflife_days"), "days",
-                                         "half-life of street opportunism building up or fading",
-                                         "000 (Tager)", lo=0.5)
+    # a rate, not a half-life: the fitted build-up takes longer than the run (ln 2 / rate =
+    # 2,427 days), so over the run opportunism grows about linearly, rate x unmet x days
+    opportunism_rate: float = P(fitted("orders.opportunism_rate"), "1 / day",
+                                "share of the gap between the leaders' unmet expectation and "
+                                "street opportunism closed each day (build-up and fading)",
+                                "000 (Tager)", lo=1e-6, hi=1.0)
 
 
 @dataclass
@@ -217,10 +220,13 @@ class TruceConfig:
     incentive_rise_days: float = P(7.0, "days", "half-life of the incentive's rise once "
                                                 "benefits start", "000 (drop within days)",
                                    lo=0.5)
-    expectation_halflife_days: float = P(fitted("truce.expectation_halflife_days"), "days",
-                                         "memory of past benefits; unmet expectation (remembered "
-                                         "minus current benefits) turns into grievance",
-                                         "000 (Wolf)", lo=0.5)
+    # a rate, not a half-life (ln 2 / rate = 1,720 days is most of the run): remembered
+    # benefits fall about linearly once benefits stop
+    expectation_fade_rate: float = P(fitted("truce.expectation_fade_rate"), "1 / day",
+                                     "share of the remembered benefits above today's forgotten "
+                                     "each day; unmet expectation (remembered minus current "
+                                     "benefits) turns into grievance", "000 (Wolf)", lo=1e-6,
+                                     hi=1.0)
     comfort_weight: float = prob(fitted("truce.comfort_weight"), "weight of prison comfort (vs. "
                                  "negotiated benefits) in what leaders count as benefits; a move "
                                  "back to maximum security is a loss", "000 ('spurred the "
@@ -235,9 +241,12 @@ class TruceConfig:
     expectation_rise_factor: float = P(4.0, "1", "the expectation rises this many times more "
                                        "slowly than the incentive (benefits are believed only "
                                        "once they last)", "assumed, not fitted", lo=1.0, hi=50.0)
-    grievance_halflife_days: float = P(fitted("truce.grievance_halflife_days"), "days",
-                                       "half-life of grievance building up (gangs take time to "
-                                       "see the deal is off)", "000 (Wolf, Tager)", lo=0.5)
+    # a rate, not a half-life (ln 2 / rate = 2,765 days, longer than the run): grievance
+    # builds up about linearly, rate x unmet x days
+    grievance_rate: float = P(fitted("truce.grievance_rate"), "1 / day",
+                              "share of the gap between unmet expectation and grievance closed "
+                              "each day (gangs take time to see the deal is off)",
+                              "000 (Wolf, Tager)", lo=1e-6, hi=1.0)
     extortion_rate: float = P(0.05, "extortions / member / day", "extortion of civilians per "
                                                                  "street member", "003, 004")
     peace_extortion_gain: float = P(fitted("truce.peace_extortion_gain"), "1",
@@ -438,6 +447,40 @@ class ReportingConfig:
 
 
 @dataclass
+class MagnitudeConfig:
+    """The sizes of the policies' levers that no source gives: model parameters, so that a
+    calibration or a sensitivity analysis can weigh them (the policy files read them as
+    ${model.magnitudes.<name>}; a policy's lever set on the command line still wins)."""
+    truce_arrest_intensity: float = P(0.8, "multiplier", "raids and arrests under the 2012 truce "
+                                      "(policy truce), of 2011 practice", "000 (fewer raids "
+                                      "during the truce); size assumed, not fitted", lo=0.3,
+                                      hi=1.0)
+    mano_dura_lethal_force: float = P(4.0, "multiplier", "security forces' use of lethal force "
+                                      "under mano dura from June 2014 (policy mano_dura), of "
+                                      "2011 practice", "003, 004 (police told to use their "
+                                      "weapons); size assumed, not fitted. Range: members killed "
+                                      "by security forces rose 3-fold (2014) to 22-fold (2016) "
+                                      "over 2013 (OFFICIAL.md), part of it their response to "
+                                      "their own losses (repression.response_*)", lo=1.0,
+                                      hi=20.0)
+    mano_dura_arrest_intensity: float = P(1.6, "multiplier", "raids and arrests under mano dura "
+                                          "(policy mano_dura), of 2011 practice", "003 (mass "
+                                          "arrests); size assumed, not fitted. Range: gang "
+                                          "members in prison rose from 9,553 (2013) to more "
+                                          "than 16,000 (2017), OFFICIAL.md", lo=1.0, hi=3.0)
+    mano_dura_soldiers: int = P(8000, "soldiers", "soldiers on public-security duty under mano "
+                                "dura (policy mano_dura), national", "assumed: the project's "
+                                "sources give no count for 2014-2017 (6,000 before, "
+                                "model.levers.soldiers_deployed)", lo=0, hi=25_000)
+    covert_deal_negotiation: float = prob(1.0, "benefits delivered to the leaders in the covert "
+                                          "deal of 2019-2022 (policy covert_deal), in units of "
+                                          "the 2012 truce's", "TIMELINE_2018_2024.md (prison "
+                                          "benefits and other concessions; their size is not "
+                                          "published); assumed equal to the truce's",
+                                          unit="share")
+
+
+@dataclass
 class LeversConfig:
     """Policy levers. None means "this policy does not set it"."""
     leader_prison: Optional[str] = None       # max_security | low_security | isolation
@@ -511,13 +554,15 @@ class ModelConfig:
     civilians: CivilianConfig = field(default_factory=CivilianConfig)
     police: PoliceMoraleConfig = field(default_factory=PoliceMoraleConfig)
     reporting: ReportingConfig = field(default_factory=ReportingConfig)
+    magnitudes: MagnitudeConfig = field(default_factory=MagnitudeConfig)
     levers: LeversConfig = field(default_factory=baseline_levers)
 
 
 MECHANISMS = {  # config section -> mechanism ids of DESIGN.md section 2
-    "population": "M1", "landscape": "M1", "territory": "M1, M2, M8", "border": "M2", "orders": "M3", "truce": "M4, M5",
-    "repression": "M6", "isolation": "M7", "ceasefire": "M8", "prisons": "M9", "exception": "M6, M9",
-    "civilians": "M10", "police": "M11", "reporting": "M12",
+    "population": "M1", "landscape": "M1", "territory": "M1, M2, M8", "border": "M2",
+    "orders": "M3", "truce": "M4, M5", "repression": "M6", "isolation": "M7", "ceasefire": "M8",
+    "prisons": "M9", "exception": "M6, M9", "civilians": "M10", "police": "M11",
+    "reporting": "M12", "magnitudes": "policies (6.1)",
 }
 
 

@@ -79,8 +79,8 @@ MECHANISMS: dict[str, Mechanism] = {
     "civilian_kill_rate": Mechanism("model.civilians.kill_rate", "civilian kills x1e-5", 0.1,
                                     factor=1e-5, hi=25.0),
     "obedience_mean": Mechanism("model.orders.obedience_mean", "obedience", 0.01),
-    "grievance_halflife_days": Mechanism("model.truce.grievance_halflife_days",
-                                         "grievance half-life", 10.0, lo=30.0, hi=3000.0),
+    "grievance_rate": Mechanism("model.truce.grievance_rate", "grievance build-up x1e-4 / day",
+                                0.1, factor=1e-4, lo=0.5, hi=25.0),
     "pressure_gain": Mechanism("model.repression.pressure_gain", "pressure gain", 0.5,
                                hi=60.0),
 }
@@ -114,11 +114,11 @@ class DashboardModel(GangViolenceModel):
     def __init__(self, scenario_name: str = DEFAULT_SCENARIO, seed: int = 0,
                  scale: float = DEFAULT_SCALE, border_kill_rate: float | None = None,
                  civilian_kill_rate: float | None = None, obedience_mean: float | None = None,
-                 grievance_halflife_days: float | None = None,
+                 grievance_rate: float | None = None,
                  pressure_gain: float | None = None):
         sliders = {"border_kill_rate": border_kill_rate, "civilian_kill_rate": civilian_kill_rate,
                    "obedience_mean": obedience_mean,
-                   "grievance_halflife_days": grievance_halflife_days,
+                   "grievance_rate": grievance_rate,
                    "pressure_gain": pressure_gain}
         overrides = ["model=small", f"scenario={scenario_name}", f"seed={int(seed)}",
                      f"model.scale={float(scale)}"]

@@ -65,8 +65,8 @@ def leader_orders(C, L, P, lv) -> bool:
     """
     rise, fade = relax(P.truce_incentive_rise_days), relax(P.truce_incentive_halflife_days)
     remember_up = relax(P.truce_incentive_rise_days * P.truce_expectation_rise_factor)
-    forget = relax(P.truce_expectation_halflife_days)
-    brood = relax(P.truce_grievance_halflife_days)
+    forget = P.truce_expectation_fade_rate
+    brood = P.truce_grievance_rate
     w = P.truce_comfort_weight
     comfort = (0.0, P.truce_comfort_low_security, P.truce_comfort_isolation)  # by prison
     visits = 1.0 if lv.visits > 0 else 1.0 - P.orders_visits_share
@@ -86,7 +86,7 @@ def leader_orders(C, L, P, lv) -> bool:
     # the order still has to get out of their prison
     offer = P.orders_offer_restraint if lv.gang_offer > 0 else 0.0
     settle = relax(P.orders_habit_halflife_days)
-    drift = relax(P.orders_opportunism_halflife_days)
+    drift = P.orders_opportunism_rate
     ordered = 0.0
     for i in range(len(C.street)):
         j = C.leader[i]

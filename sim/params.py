@@ -16,8 +16,8 @@ from sim.config import LeversConfig, ModelConfig
 
 # the sections of ModelConfig that parametrise daily processes (population and landscape only
 # size the set-up; levers come from the timeline)
-SECTIONS = ("territory", "border", "orders", "truce", "repression", "isolation", "ceasefire", "prisons",
-            "exception", "civilians", "police", "reporting")
+SECTIONS = ("territory", "border", "orders", "truce", "repression", "isolation", "ceasefire",
+            "prisons", "exception", "civilians", "police", "reporting")
 
 _FIELDS = ["scale"] + [f"{s}_{f.name}" for s in SECTIONS
                        for f in dataclasses.fields(ModelConfig.__dataclass_fields__[s]

@@ -3,7 +3,7 @@
 `conf/calibrate.yaml` is `conf/config.yaml` with the schema swapped for
 :class:`CalibrateConfig` and a preset from `conf/calibration/` (package `_global_`), so every
 key is top level on the command line: ``sim-calibrate method=abc budget=400
-holdout.after=2016-01-01 params.truce.grievance_halflife_days.high=3000``.
+holdout.after=2016-01-01 params.truce.grievance_rate.low=2e-4``.
 
 Free parameters are grouped by model section (``params.<section>.<name>``) so that their names
 read like the model keys they set; a section's type is ``dict[str, ParamRange]`` and the names
