@@ -1,9 +1,12 @@
 """Each mechanism pushes in the direction the articles describe (small scale, few seeds)."""
 
+import datetime as dt
+
 import pytest
 from conftest import mean_over_seeds, run, window
 
 from sim.compose import compose
+from sim.model import GangViolenceModel
 
 TWO_YEARS = ("end=2012-12-31",)
 
@@ -174,7 +177,6 @@ def test_bodies_are_hidden_under_an_order_not_under_a_habit():
 
 
 def test_a_spin_up_year_leaves_the_memories_of_the_model_on_the_start_date():
-    from sim.model import GangViolenceModel
 
     base = ["model.scale=0.05", "scenario=steady_baseline", "end=2011-01-31"]
     cold = GangViolenceModel(compose([*base, "model.spinup_days=0"]))
@@ -184,3 +186,18 @@ def test_a_spin_up_year_leaves_the_memories_of_the_model_on_the_start_date():
     total = warm.people_total()
     warm.run()
     assert warm.people_total() == total and warm.steps == 31 and warm.date.isoformat() == "2011-02-01"
+
+
+def test_lever_sizes_are_model_parameters_that_the_policies_read():
+    cfg = compose(["model.scale=0.02", "model.magnitudes.mano_dura_lethal_force=7.5",
+                   "model.magnitudes.lethal_force_2020=12",
+                   "model.magnitudes.mano_dura_soldiers=9000", "output.figures=false"])
+    m = GangViolenceModel(cfg)
+    assert m.timeline.levers(dt.date(2015, 1, 1)).lethal_force == 7.5
+    assert m.timeline.levers(dt.date(2015, 1, 1)).soldiers_deployed == 9000
+    assert m.timeline.levers(dt.date(2021, 1, 1)).lethal_force == 12
+    # and a larger licence kills more: more members killed by security forces under mano dura
+    args = ("scenario=steady_mano_dura", "end=2012-12-31")
+    soft = mean_over_seeds("security_vs_gang", *args, "model.magnitudes.mano_dura_lethal_force=1")
+    hard = mean_over_seeds("security_vs_gang", *args, "model.magnitudes.mano_dura_lethal_force=8")
+    assert hard > 3 * soft

@@ -21,7 +21,7 @@ from sim.io import write_text
 
 SUMS = ("homicides", "homicides_true", "hidden", "excluded_security", "excluded_gang_members",
         "arrests", "arrests_non_members", "deaths_in_custody")
-STOCKS = ("prison_population", "gang_members_street")
+STOCKS = ("prison_population", "gang_members_street", "territory_state", "cliques_active")
 
 
 def main() -> None:
