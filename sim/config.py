@@ -119,9 +119,10 @@ class LandscapeConfig:
 
 @dataclass
 class TerritoryConfig:
-    """Cells change hands (M1-M2, M8): rivals take ground where they kill, overstretched cliques
-    retreat, empty ground is settled, large cliques split, the state holds cells under its
-    territorial plan. Resolved every four weeks (sim/territory.py). No source measures how fast turf
+    """Cells change hands: rivals take ground where they kill, empty ground is settled.
+
+    Overstretched cliques retreat, large cliques split, the state holds cells under its
+    territorial plan (M1-M2, M8). Resolved every four weeks (sim/territory.py). No source measures how fast turf
     changes hands in El Salvador: the rates below are assumptions with wide ranges for the
     calibration to weigh."""
     clash_share: float = P(0.01, "share / killing", "share of a clique's cells it cedes to a "
@@ -519,7 +520,8 @@ LEVER_DOCS = {
                     "count; members and non-members)",
     "sentence_factor": "time in prison, multiplier of ordinary sentences (1 = 2011)",
     "early_release": "prisons release earlier when overcrowded",
-    "state_control": "deployed army units take the gang-held cells they patrol and hold them "
+    "state_control": "deployed army units take the cells they patrol (gang-held ones where "
+                     "they outnumber the members living there, empty ones always) and hold them "
                      "(model.territory.state_force_ratio, state_hold_days)",
 }
 

@@ -99,6 +99,7 @@ class GangViolenceModel(Model):
         self.security.reference[0] = (self.security.officers[0] + p.levers.soldiers_deployed
                                       * self.scale) / max(self.civilians.size.sum(), 1)
         self._spin_up(p.spinup_days)
+        self.territory.changes[:] = 0  # changes of hands are counted from the start date
         self._sync_cliques()
         self._apply_policies(self.date, first=True)
         self._change_days.discard(self.start_date)  # already applied

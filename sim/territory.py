@@ -282,7 +282,7 @@ def retreat(C, V, T, P, rng) -> None:
             if C.prison[i] > 0:
                 _bequeath(C, i, rng)
             continue
-        if T.cells[i] < 2:
+        if T.cells[i] < 2 or hi == lo:  # (a clique formed in this resolution has no list yet)
             continue
         over = V.size[i] / (C.street[i] * P.territory_residents_per_member)
         if over <= 1:
@@ -321,6 +321,11 @@ def settle(C, V, T, P, rng) -> None:
     n = len(C.street)
     w, h = T.shape[0], T.shape[1]
     room = P.territory_residents_per_member
+    # choose on the owners at the start of the sweep, then move: a clique advances one cell
+    # deep at most per resolution, in every direction alike
+    chosen = T.scratch[0]
+    cell = T.scratch[1]
+    k_chosen = 0
     for c in range(w * h):
         if T.owner[c] != EMPTY or T.density[c] <= 0 or rng.random() >= P.territory_settle_share:
             continue
@@ -337,7 +342,11 @@ def settle(C, V, T, P, rng) -> None:
                 if s > best_s:
                     best, best_s = o, s
         if best >= 0:
-            transfer(V, T, c, best, rng)
+            chosen[k_chosen] = best
+            cell[k_chosen] = c
+            k_chosen += 1
+    for q in range(k_chosen):
+        transfer(V, T, cell[q], chosen[q], rng)
     for i in range(n):
         if C.street[i] > 0 and T.cells[i] == 0 and T.owner[C.home[i]] == EMPTY \
                 and T.density[C.home[i]] > 0 and rng.random() < P.territory_settle_share:

@@ -177,7 +177,6 @@ def test_bodies_are_hidden_under_an_order_not_under_a_habit():
 
 
 def test_a_spin_up_year_leaves_the_memories_of_the_model_on_the_start_date():
-
     base = ["model.scale=0.05", "scenario=steady_baseline", "end=2011-01-31"]
     cold = GangViolenceModel(compose([*base, "model.spinup_days=0"]))
     warm = GangViolenceModel(compose([*base, "model.spinup_days=365"]))

@@ -157,3 +157,17 @@ def test_the_state_holds_ground_only_under_its_territorial_plan():
     assert (held <= df.population).all()
     off = run(*args, "policies.territorial_control.levers.state_control=false")
     assert off.territory_state.max() == 0
+
+
+def test_a_clique_formed_by_a_split_can_retreat_in_the_same_resolution():
+    # regression: the new clique has ground but no cell list until the rebuild ending the
+    # resolution; the retreat must not pick from that empty list
+    m = model("end=2011-01-31", "model.spinup_days=0", "model.territory.split_members=60",
+              "model.territory.residents_per_member=10", "model.territory.retreat_share=1")
+    C, T, V = m.cliques, m.territory, m.civilians
+    members, people = C.street.sum(), V.size.sum()
+    territory.resolve(C, V, m.security, T, m.params, m._levers, m.rng)
+    assert (C.street > 0).sum() > m.n_cliques  # cliques split
+    assert C.street.sum() == members and V.size.sum() == people
+    block = np.where(T.owner >= 0, T.owner, m.n_slots)
+    assert np.array_equal(np.bincount(block, minlength=m.n_slots + 1), T.cells)
