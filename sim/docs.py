@@ -57,8 +57,10 @@ def parameter_tables() -> str:
     out = []
     out.append("Column *effect*: **none** where moving the parameter inside its range leaves the "
                "default 2011-2024 run (scale 0.05, seed 0) unchanged byte for byte, as found by "
-               "`python experiments/no_effect/find.py` (results/no_effect/no_effect.csv); "
-               "blank where it changes the run; - where not tried (the set-up sections).\n")
+               "`python experiments/no_effect/find.py` (results/no_effect/no_effect.csv: the "
+               "value tried for each): its mechanism never acts in that history, or acts too "
+               "little to change any draw of that seed; blank where it changes the run; - "
+               "where not tried (the set-up sections).\n")
     scale = dataclasses.fields(ModelConfig)[0]
     out.append(f"`model.scale` = {_fmt(model.scale)}: {scale.metadata['doc']}.\n")
     for f in dataclasses.fields(ModelConfig):
