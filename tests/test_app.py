@@ -112,7 +112,7 @@ def wait_for_days(page, more_than: int) -> int:
 def open_dashboard(page, url: str) -> None:
     page.goto(url)
     page.locator("#days-simulated").wait_for()
-    # the four figures: territory, homicides, gang members, security forces killed
+    # the five figures: territory, its changes, homicides, gang members, security forces killed
     page.locator("img").nth(3).wait_for()
 
 
@@ -222,7 +222,7 @@ def test_dashboard_steps_and_switches_policy(tmp_path: Path) -> None:
             assert "starts 01 January 2011" in page.inner_text("body")
             assert "5% model" in page.inner_text("body")
             charts = chart_sources(page)
-            assert len(charts) == 4 and all(charts)
+            assert len(charts) == 5 and all(charts)
 
             days = step(page, 3)
             assert days == 21  # Step advances by the render interval, a week
