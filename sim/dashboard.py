@@ -254,14 +254,14 @@ def TerritoryChange(model: DashboardModel):
     gang's and the state's control by day."""
     update_counter.get()
     frame = model.frame()
-    fig = Figure(figsize=(7.2, 3.4), dpi=90)
-    fig.subplots_adjust(left=0.03, right=0.9, top=0.9, bottom=0.14, wspace=0.28)
-    left, ax = fig.subplots(1, 2, width_ratios=(1.0, 1.25))
+    fig = Figure(figsize=(7.2, 4.3), dpi=90)
+    fig.subplots_adjust(left=0.09, right=0.97, top=0.93, bottom=0.08, hspace=0.35)
+    left, ax = fig.subplots(2, 1, height_ratios=(1.0, 1.0))
     shown = np.where(frame.population > 0, frame.changes, np.nan).astype(float)
     left.imshow(shown.T, origin="lower", interpolation="nearest", cmap="magma_r", vmin=0,
                 vmax=max(float(np.nanmax(shown)) if np.isfinite(shown).any() else 1.0, 1.0))
-    left.set_title(f"cells that changed hands by {_shown_day(frame)} (darker: more often)",
-                   fontsize=8)
+    left.set_title(f"Cells that changed hands by {_shown_day(frame)} (darker: more often)",
+                   fontsize=9)
     left.set_xticks([])
     left.set_yticks([])
     dates, _ = _timeline_axes(model, frame, ax)
