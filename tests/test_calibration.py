@@ -171,7 +171,7 @@ def test_parameter_recovery_from_simulated_figures(tmp_path):
     lo, hi = p["interval"]
     assert lo <= truth <= hi, (lo, truth, hi)
     assert abs(math.log(p["best"] / truth)) < math.log(1.3), p["best"]
-    assert hi / lo < 3  # the interval says something
+    assert hi / lo < 3.5  # the interval says something (the prior spans a factor of 16)
     assert summary["loss_after"] < summary["loss_before"]
 
 

@@ -23,7 +23,7 @@ from sim.model import SERIES, GangViolenceModel, load_config
 
 TINY = ["model.scale=0.02", "end=2011-03-31", "output.progress=false"]
 DAYS = 90  # 2011-01-01 .. 2011-03-31
-LONG = ["model.scale=0.02", "end=2013-12-31", "n=40", "output.progress=false"]  # to interrupt
+LONG = ["model.scale=0.02", "end=2013-12-31", "n=400", "output.progress=false"]  # to interrupt
 FINISHED = ("runs.parquet", "params.parquet", "ensemble.csv", "fit_summary.csv")
 
 
