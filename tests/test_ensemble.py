@@ -23,7 +23,7 @@ from sim.model import SERIES, GangViolenceModel, load_config
 
 TINY = ["model.scale=0.02", "end=2011-03-31", "output.progress=false"]
 DAYS = 90  # 2011-01-01 .. 2011-03-31
-LONG = ["model.scale=0.02", "end=2013-12-31", "n=400", "output.progress=false"]  # to interrupt
+LONG = ["model.scale=0.02", "end=2013-12-31", "n=40", "output.progress=false"]  # to interrupt
 FINISHED = ("runs.parquet", "params.parquet", "ensemble.csv", "fit_summary.csv")
 
 
@@ -173,10 +173,17 @@ def test_bad_keys_are_one_line_exit_2_and_write_nothing(args, key, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def _interruptible() -> None:
+    # a shell running the suite in the background ignores SIGINT, and a child inherits that
+    # (Python then installs no KeyboardInterrupt handler): give the ensemble the default back
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def started(args: list[str], cwd: Path, **popen) -> subprocess.Popen:
     """sim-ensemble in the background, to be interrupted."""
     return subprocess.Popen([sys.executable, "-m", "sim.ensemble", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONHASHSEED="0"), **popen)
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONHASHSEED="0"),
+                            preexec_fn=_interruptible, **popen)
 
 
 def _wait_for(condition, what: str, deadline: float = 300) -> None:
