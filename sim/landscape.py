@@ -26,7 +26,6 @@ class Landscape:
     clique_home: np.ndarray     # (C, 2) home cell of each clique
     clique_gang: np.ndarray     # (C,) gang of each clique: 0 MS-13, 1 B18-S, 2 B18-R
     territory_pop: np.ndarray   # (C,) people living in each clique's territory
-    outside_pop: float          # people living in cells no clique controls
 
 
 def _density(cfg: LandscapeConfig, rng: np.random.Generator) -> np.ndarray:
@@ -100,9 +99,7 @@ def generate(cfg: LandscapeConfig, population: float, n_cliques: int,
     flat_people = people.ravel()
     territory_pop = np.bincount(owner.ravel()[owner.ravel() >= 0],
                                 weights=flat_people[owner.ravel() >= 0], minlength=n_cliques)
-    outside_pop = float(flat_people[owner.ravel() < 0].sum())
 
     return Landscape(population=people, owner=owner,
                      clique_home=np.clip(np.rint(sites), 0, [w - 1, h - 1]).astype(np.int64),
-                     clique_gang=gang.astype(np.int64), territory_pop=territory_pop,
-                     outside_pop=outside_pop)
+                     clique_gang=gang.astype(np.int64), territory_pop=territory_pop)

@@ -193,10 +193,10 @@ class GangViolenceModel(Model):
             if self._agent_generation[idx] >= 0 and generation[idx] != self._agent_generation[idx]:
                 self._clique_agents.pop(idx).remove()
                 self._block_agents.pop(idx).remove()
+            if generation[idx] < 0:  # vanished: its agents went above
+                continue
             cell = cells[divmod(int(C.home[idx]), h)]
-            if generation[idx] < 0:
-                pass
-            elif idx not in self._clique_agents:
+            if idx not in self._clique_agents:
                 self._clique_agents[idx] = GangClique(self, idx, int(C.gang[idx]), cell,
                                                       int(generation[idx]))
                 self._block_agents[idx] = Civilian(self, idx, cell)

@@ -33,6 +33,19 @@ def _block(owner: int, n: int) -> int:
 
 
 @kernel
+def _neighbour(c: int, k: int, w: int, h: int) -> int:
+    """The k-th (0-3: east, west, north, south) of cell c's four neighbours, -1 off the grid."""
+    x, y = c // h, c % h
+    if k == 0:
+        return c + h if x + 1 < w else -1
+    if k == 1:
+        return c - h if x > 0 else -1
+    if k == 2:
+        return c + 1 if y + 1 < h else -1
+    return c - 1 if y > 0 else -1
+
+
+@kernel
 def _draw_count(x: float, rng) -> int:
     """floor(x), plus one with probability x - floor(x): an integer with mean x."""
     k = int(x)
@@ -125,24 +138,10 @@ def rebuild(C, T) -> None:
         r = 0
         for q in range(T.cell_ptr[i], T.cell_ptr[i + 1]):
             a = T.cell_list[q]
-            x, y = a // h, a % h
             for k in range(4):
-                if k == 0:
-                    if x + 1 >= w:
-                        continue
-                    b = a + h
-                elif k == 1:
-                    if x == 0:
-                        continue
-                    b = a - h
-                elif k == 2:
-                    if y + 1 >= h:
-                        continue
-                    b = a + 1
-                else:
-                    if y == 0:
-                        continue
-                    b = a - 1
+                b = _neighbour(a, k, w, h)
+                if b < 0:
+                    continue
                 ob = T.owner[b]
                 if ob >= 0 and ob != i and C.gang[ob] != C.gang[i]:
                     dsts[r] = ob
@@ -329,14 +328,12 @@ def settle(C, V, T, P, rng) -> None:
     for c in range(w * h):
         if T.owner[c] != EMPTY or T.density[c] <= 0 or rng.random() >= P.territory_settle_share:
             continue
-        x, y = c // h, c % h
         best, best_s = -1, -1.0
         for k in range(4):
-            bx, by = (x - 1, y) if k == 0 else (x + 1, y) if k == 1 else (x, y - 1) if k == 2 \
-                else (x, y + 1)
-            if bx < 0 or by < 0 or bx >= w or by >= h:
+            b = _neighbour(c, k, w, h)
+            if b < 0:
                 continue
-            o = T.owner[bx * h + by]
+            o = T.owner[b]
             if o >= 0 and C.street[o] > 0 and V.size[o] < C.street[o] * room:
                 s = strength(C, T, o)
                 if s > best_s:
