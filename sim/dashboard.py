@@ -30,7 +30,7 @@ from sim.compose import compose, options
 from sim.config import GANGS
 from sim.figures import (_KIND_COLOURS, _KIND_COLUMNS, _SECURITY_SERIES, _STATUS_COLOURS,
                          _TERRITORY_SERIES, _format_date_axis, _per_day_level, _policy_periods,
-                         _segment, _shade_policies, draw_territory)
+                         _segment, _shade_policies, draw_changes, draw_territory)
 from sim.model import GangViolenceModel
 from sim.observation import compare
 from sim.reported import load_reported
@@ -257,13 +257,9 @@ def TerritoryChange(model: DashboardModel):
     fig = Figure(figsize=(7.2, 4.3), dpi=90)
     fig.subplots_adjust(left=0.09, right=0.97, top=0.93, bottom=0.08, hspace=0.35)
     left, ax = fig.subplots(2, 1, height_ratios=(1.0, 1.0))
-    shown = np.where(frame.population > 0, frame.changes, np.nan).astype(float)
-    left.imshow(shown.T, origin="lower", interpolation="nearest", cmap="magma_r", vmin=0,
-                vmax=max(float(np.nanmax(shown)) if np.isfinite(shown).any() else 1.0, 1.0))
+    draw_changes(left, frame.changes, frame.population)
     left.set_title(f"Cells that changed hands by {_shown_day(frame)} (darker: more often)",
                    fontsize=9)
-    left.set_xticks([])
-    left.set_yticks([])
     dates, _ = _timeline_axes(model, frame, ax)
     if len(frame.series):
         for column, label, colour in _TERRITORY_SERIES:

@@ -29,7 +29,7 @@ from sim.observation import Fit, compare
 from sim.reported import ReportedFigure
 
 __all__ = ["plot_trajectory", "plot_kinds", "plot_territory", "plot_territory_change",
-           "draw_territory"]
+           "draw_territory", "draw_changes"]
 
 _SIZE = (11.0, 7.0)
 _DPI = 110
@@ -375,6 +375,19 @@ def plot_territory(
     _save(fig, path)
 
 
+def draw_changes(ax, changes: np.ndarray, population: np.ndarray):
+    """How often each populated cell changed hands, darker for more (uninhabited cells blank);
+    shared by :func:`plot_territory_change` and the dashboard. Returns the image."""
+    shown = np.where(population > 0, changes, np.nan).astype(float)
+    top = float(np.nanmax(shown)) if np.isfinite(shown).any() else 1.0
+    width, height = shown.shape
+    image = ax.imshow(shown.T, origin="lower", interpolation="nearest", cmap="magma_r", vmin=0,
+                      vmax=max(top, 1.0), extent=(-0.5, width - 0.5, -0.5, height - 0.5))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return image
+
+
 _TERRITORY_SERIES = (("territory_ms13", "MS-13", _GANG_COLOURS[0]),
                      ("territory_b18s", "Barrio 18 Sureños", _GANG_COLOURS[1]),
                      ("territory_b18r", "Barrio 18 Revolucionarios", _GANG_COLOURS[2]),
@@ -396,7 +409,6 @@ def plot_territory_change(snapshots: dict[str, np.ndarray], population: np.ndarr
     maps = outer[0].subgridspec(rows, ncols)
     below = outer[1].subgridspec(1, 2, width_ratios=(1.0, 1.7))
     zero = np.zeros_like(population, dtype=float)
-    width, height = population.shape
     handles: list = []
     for k, date in enumerate(dates):
         ax = fig.add_subplot(maps[k // ncols, k % ncols])
@@ -406,13 +418,8 @@ def plot_territory_change(snapshots: dict[str, np.ndarray], population: np.ndarr
         ax.set_yticks([])
     fig.legend(handles=handles[:6], loc="outside upper center", ncols=6, fontsize=8)
     ax = fig.add_subplot(below[0])
-    shown = np.where(population > 0, changes, np.nan).astype(float)
-    image = ax.imshow(shown.T, origin="lower", interpolation="nearest", cmap="magma_r",
-                      extent=(-0.5, width - 0.5, -0.5, height - 0.5))
-    fig.colorbar(image, ax=ax, location="bottom", shrink=0.8,
+    fig.colorbar(draw_changes(ax, changes, population), ax=ax, location="bottom", shrink=0.8,
                  label="times the cell changed hands over the run")
-    ax.set_xticks([])
-    ax.set_yticks([])
     ax = fig.add_subplot(below[1])
     x = _dates(df)
     for column, label, colour in _TERRITORY_SERIES:
