@@ -53,7 +53,7 @@ from sim.dates import parse_date
 from sim.ensemble_tables import RUNS, runs_columns
 from sim.io import atomic_path
 from sim.reported import COMPARED_SERIES, ReportedFigure, check_reported, load_reported
-from sim.trajectory import Trajectory
+from sim.trajectory import DERIVED_SERIES, Trajectory, columns_of
 
 __all__ = [
     "QUANTILES",
@@ -78,7 +78,7 @@ QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_NAMES: tuple[str, ...] = ("q05", "q25", "median", "q75", "q95")
 # The series of the reported figures, without the model inputs (population, leaders moved).
 DEFAULT_SERIES: tuple[str, ...] = tuple(s for s in COMPARED_SERIES
-                                        if s not in ("population", "leaders_isolated"))
+                                        if s not in ("population", "leaders_isolated", *DERIVED_SERIES))
 ENSEMBLE_COLUMNS: tuple[str, ...] = ("date", "group", "series", "n", "median", "q05", "q25", "q75", "q95")
 FIT_SUMMARY_COLUMNS: tuple[str, ...] = (
     "group", "id", "series", "kind", "reported", "tolerance",
@@ -209,7 +209,8 @@ class Job:
 
 
 def _fit_series(figures: Sequence[ReportedFigure]) -> list[str]:
-    return sorted({f.series for f in figures})
+    """The written columns the figures read (a derived series' parts)."""
+    return sorted({c for f in figures for c in columns_of(f.series)})
 
 
 def _job_config(path: Path, by: Sequence[str]) -> tuple[str, float, np.datetime64 | None, np.datetime64 | None]:
@@ -276,7 +277,8 @@ def _make_job(
     if figures:
         fit_columns = [c for c in _fit_series(figures) if c in columns]
         run = Trajectory(pd.DataFrame({"date": days, **{c: columns[c] for c in fit_columns}}), scale)
-        job.fit = {f.id: (f.simulated(run, scale) if f.series in columns else None) for f in figures}
+        job.fit = {f.id: (f.simulated(run, scale) if all(c in columns for c in columns_of(f.series)) else None)
+                   for f in figures}
     return job
 
 
@@ -406,7 +408,7 @@ def nan_quantiles(a: np.ndarray, qs: Sequence[float] = QUANTILES) -> tuple[np.nd
 def covered(figure: ReportedFigure, q05: float | None, q95: float | None) -> bool | None:
     """Whether the 90 % interval [q05, q95] of the simulated values agrees with the report.
 
-    For a lower bound: q95 >= the bound. For a trend: the interval reaches the reported
+    For a lower bound: q95 >= the bound; for an upper bound: q05 <= it. For a trend: the interval reaches the reported
     direction (q95 > 0 for rising, q05 < 0 for falling). Otherwise q05 <= value <= q95.
     """
     if q05 is None or q95 is None or math.isnan(q05) or math.isnan(q95):
@@ -415,6 +417,8 @@ def covered(figure: ReportedFigure, q05: float | None, q95: float | None) -> boo
         return bool(q95 > 0) if figure.value > 0 else bool(q05 < 0)
     if figure.kind.startswith("lower_bound"):
         return bool(q95 >= figure.value)
+    if figure.kind.startswith("upper_bound"):
+        return bool(q05 <= figure.value)
     return bool(q05 <= figure.value <= q95)
 
 

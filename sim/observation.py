@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.io import write_text
-from sim.likelihood import half_deviance, tolerance_excess
+from sim.likelihood import EVENT_SERIES, half_deviance, share_half_deviance, tolerance_excess
 from sim.reported import ReportedFigure, packaged_figures
 from sim.trajectory import Trajectory, as_trajectory
 
@@ -152,8 +152,10 @@ def _format_reported(f: ReportedFigure) -> str:
     if f.kind == "trend":
         return "rising" if f.value > 0 else "falling"
     text = _format_number(f.value)
-    if f.kind in ("mean", "lower_bound_mean"):
+    if f.kind in ("mean", "lower_bound_mean") and f.series in EVENT_SERIES:
         text += "/day"
+    if f.kind.startswith("upper_bound"):
+        return "<= " + text
     return (">= " + text) if f.kind.startswith("lower_bound") else text
 
 
@@ -165,7 +167,7 @@ def _format_simulated(f: ReportedFigure, simulated: float | None) -> str:
     if f.kind == "trend":
         return f"{simulated:+.3g}/day/yr"
     text = _format_number(simulated)
-    return text + "/day" if f.kind in ("mean", "lower_bound_mean") else text
+    return text + "/day" if f.kind in ("mean", "lower_bound_mean") and f.series in EVENT_SERIES else text
 
 
 def compare(
@@ -184,10 +186,12 @@ def fit_values(
 ) -> Fit:
     """A Fit from simulated values already reduced per figure (e.g. a mean over seeds)."""
     rows: list[FigureFit] = []
+    values = dict(zip((f.id for f in figures), simulated, strict=True))
+    by_id = {f.id: f for f in figures}
     for figure, value in zip(figures, simulated, strict=True):
         error = figure.error(value)
-        rows.append(FigureFit(figure, value, error, figure.is_within(error), half_deviance(figure, value),
-                              tolerance_excess(figure, value)))
+        rows.append(FigureFit(figure, value, error, figure.is_within(error),
+                              _deviance(figure, value, values, by_id), tolerance_excess(figure, value)))
     errors = np.array([r.error for r in rows if r.error is not None], dtype=float)
     score = float(np.sqrt(np.mean(errors**2))) if errors.size else math.nan
     losses = [r.figure.weight * r.deviance for r in rows if r.deviance is not None]
@@ -195,6 +199,23 @@ def fit_values(
     excesses = [r.figure.weight * r.excess for r in rows if r.excess is not None]
     excess = float(sum(excesses)) if excesses else math.nan
     return Fit(rows=tuple(rows), score=score, scale=float(scale), loss=loss, excess=excess)
+
+
+def _deviance(figure: ReportedFigure, value: float | None, values: dict[str, float | None],
+              by_id: dict[str, ReportedFigure]) -> float | None:
+    """The figure's half-deviance; a nested figure's is that of its share of the enclosing
+    figures (which must be among those compared: sim.reported.check_nesting keeps them
+    together in the data, sim.calibration.holdout in a split)."""
+    if not figure.nested_in or value is None:
+        return half_deviance(figure, value)
+    missing = [i for i in figure.nested_in if i not in by_id]
+    if missing:
+        raise ValueError(f"figure {figure.id!r} is nested in {missing[0]!r}, which is not compared")
+    outer = [values[i] for i in figure.nested_in]
+    if any(v is None for v in outer):
+        return None
+    return share_half_deviance(figure, value, sum(by_id[i].as_total(v) for i, v in zip(figure.nested_in, outer)),
+                               sum(by_id[i].window_days_total for i in figure.nested_in))
 
 
 def write_fit_json(fit: Fit, path: str | os.PathLike[str]) -> None:

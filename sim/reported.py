@@ -1,6 +1,11 @@
 """The figures reported in the seed articles: what each one measures, and reading them.
 
-The reported figures live in ``sim/data/reported.csv`` (one row per figure of REPORTED.md).
+The figures live in two files with the same columns: ``sim/data/reported.csv`` (one row per
+figure of the seed articles, REPORTED.md) and ``sim/data/official.csv`` (the official
+2011-2017 series of OFFICIAL.md). Each row has a tolerance (the acceptance band of the fit
+table) and a measurement error (the relative spread between the sources that report it), and
+may name, in ``nested_in``, the figures whose windows enclose it: a nested figure is scored as
+its share of them (sim.likelihood), so the evidence of the enclosing total is not counted twice.
 A :class:`ReportedFigure` knows its window and how a simulated daily series is reduced over
 it (:meth:`ReportedFigure.simulated`) and how far a simulated value misses it
 (:meth:`ReportedFigure.error`); sim.likelihood scores the miss and sim.observation puts the
@@ -18,7 +23,7 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from sim.dates import parse_date
 
@@ -31,14 +36,21 @@ __all__ = ["COMPARED_SERIES", "KINDS", "ReportedFigure", "load_reported", "packa
 
 #: Simulated columns a reported figure may be compared with; the last two are model inputs.
 COMPARED_SERIES: tuple[str, ...] = (
-    "homicides", "police_killed", "soldiers_killed", "relatives_killed",
-    "gang_members_street", "gang_members_prison", "population", "leaders_isolated",
+    "homicides", "police_killed", "soldiers_killed", "relatives_killed", "security_vs_gang", "hidden",
+    "gang_members", "gang_members_street", "gang_members_prison", "population", "leaders_isolated",
 )
 
 #: Kinds of reported figure; see :meth:`ReportedFigure.simulated`.
 KINDS: frozenset[str] = frozenset(
-    {"total", "mean", "lower_bound_total", "lower_bound_mean", "ratio", "trend", "level"}
+    {"total", "mean", "lower_bound_total", "lower_bound_mean", "upper_bound_total", "ratio", "trend", "level"}
 )
+
+#: Kinds whose reported value bounds the simulated one from one side.
+BOUND_KINDS: frozenset[str] = frozenset({"lower_bound_total", "lower_bound_mean", "upper_bound_total"})
+
+#: Kinds a nested figure, and the figures enclosing it, may have: counts over a window.
+COUNT_KINDS: frozenset[str] = frozenset({"total", "mean", "lower_bound_total", "lower_bound_mean",
+                                         "upper_bound_total"})
 
 _COLUMNS: tuple[str, ...] = (
     "id",
@@ -53,8 +65,11 @@ _COLUMNS: tuple[str, ...] = (
     "source",
     "note",
 )
-# Same, with the calibration weight after the tolerance (the packaged file has it).
+# Same, with the calibration weight after the tolerance.
 _COLUMNS_WEIGHTED: tuple[str, ...] = (*_COLUMNS[:9], "weight", *_COLUMNS[9:])
+# Same, with the measurement error and the enclosing figures too (the packaged files have them).
+_COLUMNS_FULL: tuple[str, ...] = (*_COLUMNS[:9], "measurement_error", "nested_in", "weight", *_COLUMNS[9:])
+_HEADERS = (_COLUMNS, _COLUMNS_WEIGHTED, _COLUMNS_FULL)
 
 
 # A ratio whose reference window holds no event at all is undefined; scoring it as a
@@ -86,8 +101,28 @@ class ReportedFigure:
     source: str
     note: str = ""
     #: How much this figure counts in the calibration loss; 0 for figures that are model
-    #: inputs (population, leaders moved) rather than outcomes.
+    #: inputs (population, leaders moved) rather than outcomes, and for figures derived from
+    #: others that are scored (a year that is the sum of its months, a ratio of two totals).
     weight: float = 1.0
+    #: Relative measurement error (the spread between the sources); None: the tolerance.
+    measurement_error: float | None = None
+    #: Ids of the figures whose windows, together, enclose this one (same series); empty when
+    #: the figure is evidence of its own.
+    nested_in: tuple[str, ...] = ()
+
+    @property
+    def error_sd(self) -> float:
+        """The relative measurement error: the sources' spread, or the tolerance if not given."""
+        return self.tolerance if self.measurement_error is None else self.measurement_error
+
+    def as_total(self, x: float) -> float:
+        """A value of this figure's kind as a window total (a mean times the days)."""
+        return x * self.days if self.kind in ("mean", "lower_bound_mean") else x
+
+    @property
+    def window_days_total(self) -> float:
+        """The reported value as a window total."""
+        return self.as_total(self.value)
 
     @property
     def days(self) -> int:
@@ -116,7 +151,7 @@ class ReportedFigure:
         run = as_trajectory(df, scale)
         if not run.covers(self.first_day, self.last_day):
             return None
-        if self.kind in ("total", "lower_bound_total"):
+        if self.kind in ("total", "lower_bound_total", "upper_bound_total"):
             return run.window_sum(self.series, self.start, self.end)
         if self.kind in ("mean", "lower_bound_mean", "level"):
             return run.window_mean(self.series, self.start, self.end)
@@ -143,12 +178,14 @@ class ReportedFigure:
         relative = simulated / self.value - 1.0
         if self.kind in ("lower_bound_total", "lower_bound_mean"):
             return 0.0 if simulated >= self.value else relative
+        if self.kind == "upper_bound_total":
+            return 0.0 if simulated <= self.value else relative
         return relative
 
     def is_within(self, error: float | None) -> bool | None:
         if error is None:
             return None
-        if self.kind in ("trend", "lower_bound_total", "lower_bound_mean"):
+        if self.kind == "trend" or self.kind in BOUND_KINDS:
             return error == 0.0
         return abs(error) <= self.tolerance
 
@@ -180,7 +217,8 @@ def _parse_row(row: Mapping[str, str], line: int) -> ReportedFigure:
     def bad(column: str, why: str) -> ValueError:
         return ValueError(f"reported figure {fig_id!r}: column {column!r}: {why}")
 
-    if any(row.get(c) is None for c in _COLUMNS) or ("weight" in row and row["weight"] is None):
+    if any(row.get(c) is None for c in _COLUMNS) or any(
+            c in row and row[c] is None for c in ("weight", "measurement_error", "nested_in")):
         raise bad("note", "too few fields in the row")
     series = row["series"].strip()
     if series not in COMPARED_SERIES:
@@ -222,6 +260,15 @@ def _parse_row(row: Mapping[str, str], line: int) -> ReportedFigure:
         weight = _parse_float(row["weight"], fig_id, "weight")
         if weight < 0:
             raise bad("weight", f"{weight} is negative")
+    measurement_error: float | None = None
+    nested_in: tuple[str, ...] = ()
+    if "measurement_error" in row:
+        measurement_error = _parse_float(row["measurement_error"], fig_id, "measurement_error")
+        if measurement_error < 0:
+            raise bad("measurement_error", f"{measurement_error} is negative")
+        nested_in = tuple(i.strip() for i in row["nested_in"].split(";") if i.strip())
+        if nested_in and kind not in COUNT_KINDS:
+            raise bad("nested_in", f"only a count over a window can be nested, not kind {kind!r}")
     return ReportedFigure(
         id=fig_id,
         series=series,
@@ -235,15 +282,18 @@ def _parse_row(row: Mapping[str, str], line: int) -> ReportedFigure:
         source=source,
         note=row["note"].strip(),
         weight=weight,
+        measurement_error=measurement_error,
+        nested_in=nested_in,
     )
 
 
 def _parse_csv(text: str) -> tuple[ReportedFigure, ...]:
     reader = csv.DictReader(io.StringIO(text))
     header = tuple(reader.fieldnames or ())
-    if header not in (_COLUMNS, _COLUMNS_WEIGHTED):
+    if header not in _HEADERS:
         raise ValueError(f"reported figures: header is {','.join(header)!r}, "
-                         f"expected {','.join(_COLUMNS_WEIGHTED)!r} (weight optional)")
+                         f"expected {','.join(_COLUMNS_FULL)!r} (measurement_error, nested_in "
+                         "and weight optional)")
     figures: list[ReportedFigure] = []
     seen: set[str] = set()
     for row in reader:
@@ -257,42 +307,91 @@ def _parse_csv(text: str) -> tuple[ReportedFigure, ...]:
     return tuple(figures)
 
 
+def check_nesting(figures: Sequence[ReportedFigure]) -> None:
+    """ValueError (one line, naming the figure) unless every nested figure's enclosing figures
+    exist, count the same series, join into one window that holds it, and are scored."""
+    by_id = {f.id: f for f in figures}
+    for f in figures:
+        if not f.nested_in:
+            continue
+        def bad(why: str) -> ValueError:
+            return ValueError(f"reported figure {f.id!r}: column 'nested_in': {why}")
+        missing = [i for i in f.nested_in if i not in by_id]
+        if missing:
+            raise bad(f"unknown figure {missing[0]!r} (expected ids of other rows)")
+        outer = sorted((by_id[i] for i in f.nested_in), key=lambda o: o.start)
+        for o in outer:
+            if o.id == f.id or o.nested_in or o.series != f.series or o.kind not in COUNT_KINDS:
+                raise bad(f"{o.id!r} must be another, not nested, count of series {f.series!r}")
+            if o.weight == 0:
+                raise bad(f"{o.id!r} is not scored (weight 0): a share of it would be the only evidence")
+        for a, b in zip(outer, outer[1:]):
+            if (b.start - a.end).days != 1:
+                raise bad(f"{a.id!r} and {b.id!r} are not consecutive windows")
+        if not (outer[0].start <= f.start and f.end <= outer[-1].end):
+            raise bad(f"the window {f.start}..{f.end} is not inside {outer[0].start}..{outer[-1].end}")
+
+
+def _read_packaged(name: str) -> tuple[ReportedFigure, ...]:
+    return _parse_csv(resources.files(__package__ or "sim").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+#: The packaged files: the seed articles' figures, then the official series.
+PACKAGED_FILES: tuple[str, ...] = ("reported.csv", "official.csv")
+
+
 @lru_cache(maxsize=1)
 def packaged_figures() -> tuple[ReportedFigure, ...]:
-    """The figures of sim/data/reported.csv, parsed once per process (calibration compares
-    thousands of runs)."""
-    text = resources.files(__package__ or "sim").joinpath("data", "reported.csv").read_text(encoding="utf-8")
-    return _parse_csv(text)
+    """The figures of sim/data/reported.csv and sim/data/official.csv, parsed once per process
+    (calibration compares thousands of runs)."""
+    figures = tuple(f for name in PACKAGED_FILES for f in _read_packaged(name))
+    ids = [f.id for f in figures]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise ValueError(f"reported figure {dup!r}: column 'id': duplicate id")
+    check_nesting(figures)
+    return figures
 
 
 def load_reported(path: str | os.PathLike[str] | None = None) -> list[ReportedFigure]:
-    """Read the reported figures; by default the copy packaged with ``sim``.
+    """Read the reported figures; by default the copies packaged with ``sim``.
 
     Raises ValueError with a one-line message naming the row id and the column for a
-    malformed row (unknown series or kind, bad date, end before start, ...).
+    malformed row (unknown series or kind, bad date, end before start, a nested figure
+    outside its enclosing ones, ...).
     """
     if path is None:
         return list(packaged_figures())
-    return list(_parse_csv(Path(path).read_text(encoding="utf-8")))
+    figures = _parse_csv(Path(path).read_text(encoding="utf-8"))
+    check_nesting(figures)
+    return list(figures)
 
 
 REPORTED_CSV = "sim/data/reported.csv"
 
 
 def check_reported() -> list[ReportedFigure]:
-    """The packaged reported figures, or a ConfigError in one line naming the file. The apps
-    that compare runs with them call it before they run or write anything: a run would
-    otherwise be lost once it finished."""
+    """The packaged figures, or a ConfigError in one line naming the file. The apps that
+    compare runs with them call it before they run or write anything: a run would otherwise
+    be lost once it finished."""
     import csv
 
     from sim.config import ConfigError
 
+    what = {"reported.csv": "the seed articles' figures, one row per figure of REPORTED.md",
+            "official.csv": "the official series, one row per figure of OFFICIAL.md"}
+    for name in PACKAGED_FILES:
+        shown = f"sim/data/{name}"
+        try:
+            _read_packaged(name)
+        except FileNotFoundError:
+            raise ConfigError(f"{shown}: the file is missing; accepted: {what[name]}") from None
+        except (OSError, ValueError, csv.Error) as exc:  # unreadable, not UTF-8, malformed rows
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(f"{shown}: {first}; accepted: the columns and values "
+                              "load_reported reads (sim/reported.py)") from None
     try:
         return load_reported()
-    except FileNotFoundError:
-        raise ConfigError(f"{REPORTED_CSV}: the file is missing; accepted: the reported "
-                          "figures, one row per figure of REPORTED.md") from None
-    except (OSError, ValueError, csv.Error) as exc:  # unreadable, not UTF-8, malformed rows
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"{REPORTED_CSV}: {first}; accepted: the columns and values "
-                          "load_reported reads (sim/reported.py)") from None
+    except ValueError as exc:  # ids or nesting across the two files
+        raise ConfigError(f"sim/data/official.csv: {exc}; accepted: ids unique across "
+                          "reported.csv and official.csv, nesting as sim/reported.py checks") from None

@@ -15,9 +15,20 @@ import pandas as pd
 
 from sim.dates import Period
 
-__all__ = ["Trajectory", "as_trajectory"]
+__all__ = ["DERIVED_SERIES", "Trajectory", "as_trajectory", "columns_of"]
 
 _DAYS_PER_YEAR = 365.25
+
+#: Series a figure may compare that a run does not write: each is the sum of written ones.
+DERIVED_SERIES: dict[str, tuple[str, ...]] = {
+    "gang_members": ("gang_members_street", "gang_members_prison"),  # officials count both
+}
+
+
+
+def columns_of(series: str) -> tuple[str, ...]:
+    """The written columns a series is read from: itself, or the parts of a derived series."""
+    return DERIVED_SERIES.get(series, (series,))
 
 
 class Trajectory:
@@ -56,9 +67,11 @@ class Trajectory:
         """Daily values of ``series`` in national units (divided by scale)."""
         cached = self._values.get(series)
         if cached is None:
-            if series not in self._df.columns:
-                raise ValueError(f"the simulated table has no {series!r} column")
-            raw = self._df[series].to_numpy(dtype=float)
+            parts = (series,) if series in self._df.columns else columns_of(series)
+            for part in parts:
+                if part not in self._df.columns:
+                    raise ValueError(f"the simulated table has no {part!r} column")
+            raw = sum(self._df[part].to_numpy(dtype=float) for part in parts)
             if self._order is not None:
                 raw = raw[self._order]
             cached = raw / self.scale

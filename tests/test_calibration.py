@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -20,7 +21,7 @@ import pytest
 
 from sim.calibration.holdout import naive_forecast, split
 from sim.calibration.objective import objective_loss, simulate_figures
-from sim.likelihood import half_deviance, tolerance_excess
+from sim.likelihood import MODEL_DISCREPANCY, half_deviance, tolerance_excess
 from sim.model import load_config
 from sim.observation import fit_values
 from sim.reported import ReportedFigure, load_reported
@@ -53,19 +54,39 @@ def test_deviance_is_zero_at_the_report_and_grows_with_the_miss():
 
 
 def test_long_windows_do_not_outweigh_short_ones_beyond_the_tolerance():
-    """With size 1/tolerance**2 the cost of a 20 % miss on a mean stays near the log-normal
-    value 0.5 * (0.2/0.25)**2 however many events the window holds."""
+    """With size 1/sd**2 (measurement error and model discrepancy in quadrature) the cost of a
+    20 % miss on a mean stays near the log-normal value however many events the window holds."""
     short, long = figure("mean", 14.0, days=5), figure("mean", 14.0, days=480)
-    lognormal = 0.5 * (math.log(1.2) / 0.25) ** 2
+    lognormal = 0.5 * (math.log(1.2) / math.hypot(0.25, MODEL_DISCREPANCY)) ** 2
     d_short, d_long = half_deviance(short, 14 * 1.2), half_deviance(long, 14 * 1.2)
     assert d_short < d_long < 1.6 * lognormal
-    poisson_like = figure("mean", 14.0, days=480, tolerance=0.0)  # Poisson: would dominate
-    assert half_deviance(poisson_like, 14 * 1.2) > 50 * d_long
+    # An official count with no measurement error: the discrepancy keeps it from dominating,
+    # where a Poisson likelihood (no discrepancy) would outweigh everything else.
+    exact = dataclasses.replace(long, measurement_error=0.0)
+    assert half_deviance(exact, 14 * 1.2) < 1.6 * 0.5 * (math.log(1.2) / MODEL_DISCREPANCY) ** 2
+    assert half_deviance(exact, 14 * 1.2, discrepancy=0.0) > 50 * d_long
+
+
+def test_a_nested_figure_is_scored_as_its_share_of_the_enclosing_total():
+    month = figure("total", 400.0, days=30)
+    days = dataclasses.replace(figure("total", 100.0, days=5), id="first_days", nested_in=(month.id,))
+    # the right share scores 0 whatever the level; the level is the month's business alone
+    same_share = fit_values([month, days], [800.0, 200.0])
+    assert same_share["first_days"].deviance == pytest.approx(0.0, abs=1e-12)
+    assert same_share[month.id].deviance > 1.0
+    wrong_share = fit_values([month, days], [400.0, 40.0])
+    assert wrong_share[month.id].deviance == pytest.approx(0.0, abs=1e-12)
+    assert wrong_share["first_days"].deviance > 1.0
+    with pytest.raises(ValueError, match="not compared"):
+        fit_values([days], [100.0])
 
 
 def test_bounds_are_one_sided_and_trends_count_their_sign():
     bound = figure("lower_bound_total", 2000.0, days=90)
     assert half_deviance(bound, 2500.0) == 0.0 and half_deviance(bound, 1500.0) > 0
+    ceiling = figure("upper_bound_total", 800.0, days=366, series="hidden")
+    assert half_deviance(ceiling, 253.0) == 0.0 and half_deviance(ceiling, 1200.0) > 0
+    assert tolerance_excess(ceiling, 253.0) == 0.0 and tolerance_excess(ceiling, 1200.0) > 0
     trend = figure("trend", 1.0)
     assert half_deviance(trend, 0.5) == 0.0 and half_deviance(trend, -0.5) > 0
     level = figure("level", 70000.0, series="gang_members_street")
@@ -105,7 +126,13 @@ def test_holdout_split_keeps_every_held_out_figure_away_from_the_fit():
     assert all(min(f.start, f.ref_start or f.start) >= date(2016, 1, 1) for f in parts.held_out)
     ids = [f.id for f in parts.fitted + parts.held_out + parts.straddling]
     assert sorted(ids) == sorted(f.id for f in figures)  # each figure exactly once
-    assert {"q1_2016", "janmay_ratio", "police_2016"} <= {f.id for f in parts.held_out}
+    assert {"hom_2016_01", "ceasefire_start", "pol_2016", "police_2016_q1"} <= {f.id for f in parts.held_out}
+    for part in (parts.fitted, parts.held_out):  # a share always goes with its total
+        inside = {f.id for f in part}
+        assert all(set(f.nested_in) <= inside for f in part)
+    # a share whose total straddles the date straddles too, even if its own window does not
+    late = split(figures, date(2012, 3, 9))
+    assert {"pre_truce_rate", "hom_2012"} <= {f.id for f in late.straddling}
     assert split(figures, None).fitted == tuple(figures)
 
 
@@ -113,16 +140,26 @@ def test_naive_forecast_carries_the_last_fitted_level_forward():
     figures = [f for f in load_reported() if f.weight > 0]
     parts = split(figures, date(2016, 1, 1))
     by_id = {f.id: f for f in parts.held_out}
-    # The last fitted homicide level is the first half of July 2015: 14 a day.
-    assert naive_forecast(by_id["janmay_2016"], parts.fitted) == pytest.approx(14 * 152)
-    assert naive_forecast(by_id["ceasefire_start"], parts.fitted) == pytest.approx(14)
-    assert naive_forecast(by_id["police_2016"], parts.fitted) == pytest.approx(20 / 95 * 366)
-    assert naive_forecast(by_id["janmay_ratio"], parts.fitted) == pytest.approx(151 / 152)
+    # The last fitted homicide level is December 2015: 585 in 31 days.
+    assert naive_forecast(by_id["hom_2016_02"], parts.fitted) == pytest.approx(585 / 31 * 29)
+    assert naive_forecast(by_id["ceasefire_start"], parts.fitted) == pytest.approx(585 / 31)
+    assert naive_forecast(by_id["pol_2016"], parts.fitted) == pytest.approx(67 / 365 * 366)
 
 
 def test_holdout_run_never_scores_a_held_out_figure_in_the_search(tmp_path):
     out = tmp_path / "hold"
-    proc = calibrate([*SMALL, "holdout.after=2012-03-09", f"out_dir={out}"], tmp_path)
+    # The seed articles' figures alone, in the file layout without measurement errors (the
+    # official years would put the split inside 2012's total).
+    seeds = tmp_path / "seed_figures.csv"
+    with open(seeds, "w", newline="") as fh:
+        names = ["id", "series", "start", "end", "kind", "value", "ref_start", "ref_end", "tolerance",
+                 "weight", "source", "note"]
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(names)
+        for fig in load_reported():
+            if not fig.source.startswith("official:"):
+                writer.writerow(["" if getattr(fig, n) is None else getattr(fig, n) for n in names])
+    proc = calibrate([*SMALL, "holdout.after=2012-03-09", f"targets={seeds}", f"out_dir={out}"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     hold = summary["holdout"]

@@ -246,7 +246,7 @@ def test_real_tiny_multirun_end_to_end(tmp_path):
     ens = pd.read_csv(root / "ensemble.csv")
     assert tuple(ens.columns) == ENSEMBLE_COLUMNS
     assert list(dict.fromkeys(ens.group)) == ["historical", "no_truce"]
-    assert len(ens) == 2 * 6 * 90 and (ens.n == 2).all()  # groups x default series x days
+    assert len(ens) == 2 * 8 * 90 and (ens.n == 2).all()  # groups x default series x days
     q = ens[["q05", "q25", "median", "q75", "q95"]].to_numpy()
     assert (np.diff(q, axis=1) >= 0).all()
 

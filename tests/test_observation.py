@@ -18,7 +18,7 @@ from sim.trajectory import Trajectory
 COLUMNS = (
     "homicides homicides_true gang_vs_gang gang_vs_civilian gang_vs_security security_vs_gang "
     "police_killed soldiers_killed relatives_killed gang_members_street gang_members_prison arrests "
-    "recruits civilians_fled extortion population leaders_isolated"
+    "recruits civilians_fled extortion population leaders_isolated hidden"
 ).split()
 
 HEADER = "id,series,start,end,kind,value,ref_start,ref_end,tolerance,source,note\n"
@@ -61,7 +61,7 @@ def figure(
 
 
 def test_packaged_figures_cover_reported_md() -> None:
-    ids = [f.id for f in load_reported()]
+    ids = [f.id for f in load_reported() if not f.source.startswith("official:")]
     expected = {
         "pre_truce_rate", "truce_rate", "truce_end_rise", "mar_2015", "apr_2015_start", "may_jun_2015",
         "jul_2015_start", "q1_2016", "janfeb_2016", "ceasefire_start", "janmay_2016", "janmay_2017",
@@ -71,6 +71,33 @@ def test_packaged_figures_cover_reported_md() -> None:
     }  # fmt: skip
     assert set(ids) == expected
     assert len(ids) == len(expected)
+
+
+def test_official_series_cover_official_md() -> None:
+    figures = {f.id: f for f in load_reported() if f.source.startswith("official:")}
+    years = {y: figures[f"hom_{y}"].value for y in range(2011, 2018)}
+    assert years == {2011: 4371, 2012: 2594, 2013: 2499, 2014: 3912, 2015: 6656, 2016: 5280, 2017: 3954}
+    for year in (2015, 2016):  # the months add up to the year, which is therefore derived
+        months = [figures[f"hom_{year}_{m:02d}"] for m in range(1, 13)]
+        assert sum(m.value for m in months) == years[year]
+        assert all(m.weight == 1 for m in months) and figures[f"hom_{year}"].weight == 0
+        assert [m.start.month for m in months] == list(range(1, 13)) and months[-1].end == date(year, 12, 31)
+    assert [figures[f"pol_{y}"].value for y in range(2011, 2018)] == [19, 16, 13, 39, 67, 47, 46]
+    assert [figures[f"sec_kills_{y}"].value for y in range(2013, 2017)] == [27, 90, 285, 596]
+    assert all(0 <= f.error_sd < 0.35 for f in figures.values())
+
+
+def test_nested_and_derived_seed_figures_do_not_count_twice() -> None:
+    figures = {f.id: f for f in load_reported()}
+    # a seed figure inside an official month or year is scored as its share of it ...
+    assert figures["apr_2015_start"].nested_in == ("hom_2015_04",)
+    assert figures["truce_rate"].nested_in == ("hom_2012", "hom_2013")
+    # ... and one that is the sum of official months, or a ratio of scored figures, not at all
+    for fig_id in ("mar_2015", "may_jun_2015", "q1_2016", "janfeb_2016", "janmay_2016", "janmay_ratio"):
+        assert figures[fig_id].weight == 0, fig_id
+    for f in figures.values():
+        for outer in f.nested_in:
+            assert figures[outer].weight > 0 and not figures[outer].nested_in
 
 
 def test_packaged_figures_read_as_reported() -> None:

@@ -71,7 +71,8 @@ def main() -> None:
             total += 1
             passed += bool(ok)
         value = {"trend": "rising", "lower_bound_total": f"> {_fmt(fig.value)}",
-                 "lower_bound_mean": f"> {_fmt(fig.value)}/day"}.get(fig.kind, _fmt(fig.value))
+                 "lower_bound_mean": f"> {_fmt(fig.value)}/day",
+                 "upper_bound_total": f"< {_fmt(fig.value)}"}.get(fig.kind, _fmt(fig.value))
         sim = (f"{med:+.1f}/day/yr" if fig.kind == "trend" else
                f"{_fmt(med)} ({_fmt(lo)}-{_fmt(hi)})")
         lines.append(f"| {fig.id} | {fig.start}..{fig.end} | {fig.kind} | {value} | {sim} | "

@@ -2,7 +2,8 @@
 
 A figure is *fitted* when its window (and a ratio's reference window) ends before the split
 date, *held out* when it starts on or after it, and left out of both when it straddles the
-date. Held-out figures are scored on an ensemble of calibrated runs: coverage of the 50 % and
+date; a nested figure goes with the figures that enclose it (its share of them is what is
+scored), so a split never leaves a share without its total. Held-out figures are scored on an ensemble of calibrated runs: coverage of the 50 % and
 90 % intervals, the interval score of Gneiting & Raftery (2007) relative to the reported value,
 and the error of the ensemble median beside that of a naive forecast (the last fitted level of
 the same series carried forward).
@@ -36,8 +37,13 @@ def split(figures: Sequence[ReportedFigure], after: date | None) -> Split:
     """Figures to fit, to hold out, and neither. Without a date every figure is fitted."""
     if after is None:
         return Split(tuple(figures), (), ())
-    fitted = tuple(f for f in figures if f.last_day < after)
-    held = tuple(f for f in figures if f.first_day >= after)
+    by_id = {f.id: f for f in figures}
+
+    def group(f: ReportedFigure) -> list[ReportedFigure]:
+        return [f, *(by_id[i] for i in f.nested_in if i in by_id)]
+
+    fitted = tuple(f for f in figures if max(g.last_day for g in group(f)) < after)
+    held = tuple(f for f in figures if min(g.first_day for g in group(f)) >= after)
     rest = tuple(f for f in figures if f not in fitted and f not in held)
     return Split(fitted, held, rest)
 
@@ -71,6 +77,8 @@ def _abs_error(figure: ReportedFigure, value: float | None) -> float | None:
         return None  # a trend is a direction: scored by coverage only
     if figure.kind.startswith("lower_bound") and value >= figure.value:
         return 0.0
+    if figure.kind.startswith("upper_bound") and value <= figure.value:
+        return 0.0
     return abs(value / figure.value - 1.0)
 
 
@@ -94,7 +102,7 @@ def score(held_out: Sequence[ReportedFigure], per_run: np.ndarray,
             "q05": q05, "q25": q25, "median": q50, "q75": q75, "q95": q95,
             "in_50": covered(f, q25, q75), "in_90": covered(f, q05, q95),
             "interval_score": (interval_score(q05, q95, f.value, 0.1) / abs(f.value)
-                               if valued and not f.kind.startswith("lower_bound") else math.nan),
+                               if valued and "bound" not in f.kind else math.nan),
             "model_error": model_error, "naive": naive, "naive_error": naive_error,
             "model_better": (None if model_error is None or naive_error is None
                              else bool(model_error < naive_error)),
