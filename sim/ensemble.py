@@ -5,8 +5,15 @@
     sim-ensemble model.scale=0.05 end=2013-12-31 n=50
     sim-ensemble -m scenario=historical_2017,truce_sustained n=100   # one ensemble per job
 
-Replicate r runs seed `seed + r` at the parameters of its row of params.parquet (all the
-configured ones today). The job's output folder (results/ensembles/<date>/<time>_<scenario>_n<n>
+Replicate r runs seed `seed + r` at the parameters of its row of params.parquet: the configured
+ones, or with `posterior=NAME` (`record`: the calibration of record) a draw from that
+calibration's posterior (sim/posterior.py), the same draw for row r of any scenario with the
+same `seed`, so paired ensembles share seeds and parameters (common random numbers).
+
+    sim-ensemble posterior=record n=400 scenario=historical_2017
+    sim-ensemble -m posterior=record n=400 scenario=historical_2017,truce_sustained
+
+The job's output folder (results/ensembles/<date>/<time>_<scenario>_n<n>
 _seed<seed>; in a sweep results/ensembles/<date_time>/<job number>) gets, besides Hydra's
 .hydra/ and ensemble.log:
 
@@ -34,7 +41,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Optional
 
 import hydra
 from hydra.core.config_store import ConfigStore
@@ -59,6 +66,7 @@ class EnsembleConfig(Config):
     n: int = 100  # replicates: seeds seed .. seed+n-1
     workers: int = 2  # processes running replicates at once; 1: in this process
     batch: int = 50  # replicates per row group of runs.parquet (memory holds about one batch)
+    posterior: Optional[str] = None  # draw each replicate's parameters from this calibration's posterior
 
 
 def register() -> None:
@@ -77,6 +85,13 @@ def validate_ensemble(cfg: EnsembleConfig) -> None:
     if last > INT32_MAX or cfg.seed < -INT32_MAX - 1:
         raise ConfigError(f"n: the seeds {cfg.seed}..{last} leave the int32 range of runs.parquet; "
                           f"accepted: seed + n - 1 <= {INT32_MAX}")
+    if cfg.posterior is not None:  # every particle must configure: checked before any run
+        from sim.config import validate
+
+        posterior = _posterior(cfg)
+        base = simulation_config(cfg)
+        for particle in range(len(posterior)):
+            validate(configure(base, Replicate(0, cfg.seed, posterior.overrides(particle), particle)))
 
 
 def load(cfg: DictConfig) -> EnsembleConfig:
@@ -101,12 +116,24 @@ class Replicate:
     index: int
     seed: int
     overrides: Mapping[str, float] = field(default_factory=dict)
+    particle: int | None = None  # the posterior particle drawn, if any
+
+
+def _posterior(cfg: EnsembleConfig):
+    from sim.posterior import load_posterior
+
+    return load_posterior(cfg.posterior)
 
 
 def replicates(cfg: EnsembleConfig) -> list[Replicate]:
-    """Seeds seed .. seed+n-1, all at the configured parameters. A draw from a posterior would
-    give each replicate its own overrides; the rest of the app does not change."""
-    return [Replicate(r, cfg.seed + r) for r in range(cfg.n)]
+    """Seeds seed .. seed+n-1, at the configured parameters or at draws from the posterior."""
+    if cfg.posterior is None:
+        return [Replicate(r, cfg.seed + r) for r in range(cfg.n)]
+    from sim.posterior import draw_indices
+
+    posterior = _posterior(cfg)
+    draws = draw_indices(posterior, cfg.seed, range(cfg.n))
+    return [Replicate(r, cfg.seed + r, posterior.overrides(int(i)), int(i)) for r, i in enumerate(draws)]
 
 
 def _replace(node: Any, path: list[str], value: Any, key: str) -> Any:
@@ -250,6 +277,8 @@ def run_ensemble(cfg: EnsembleConfig, out: Path, progress: bool = True, label: s
                         if missing:
                             raise RuntimeError(f"the model's daily table has no {', '.join(missing)}")
                     writer.add(rep.index, rep.seed, columns)
+                    if rep.particle is not None:
+                        leaves = {"posterior_particle": (int, rep.particle), **leaves}
                     params.append((rep.index, rep.seed, leaves))
                     bar.update()
         finally:

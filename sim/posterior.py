@@ -1,0 +1,118 @@
+"""A calibration's posterior as ensemble draws: which parameter values each replicate runs with.
+
+An ABC calibration (sim.calibration, method ``abc``) keeps its last generation's weighted
+particles in ``results/calibration/<name>/posterior.csv``: a ``weight`` column and one column
+per free parameter (dotted keys such as ``model.border.kill_rate``). ``sim-ensemble
+posterior=NAME`` gives replicate ``r`` the particle :func:`draw_indices` picks for it;
+``posterior=record`` names the calibration of record, the one whose values are the defaults
+(the last entry of ``applied`` in sim/data/calibrated.yaml); a name ending in ``.csv`` is the
+path of a posterior file in that layout.
+
+Draws depend only on the ensemble's ``seed`` and the replicate's row, never on the scenario or
+on ``n``: two ensembles of paired scenarios with the same ``seed`` run every replicate at the
+same parameters and the same seed (common random numbers), so their difference carries
+parameter and seed uncertainty together without the noise of unpaired draws, and the first
+``k`` replicates of a larger ensemble are those of a smaller one.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.config import ConfigError
+
+#: The name that stands for the calibration of record.
+RECORD = "record"
+#: The folder calibrations write into (sim.calibration.config: out_dir).
+CALIBRATIONS = Path(__file__).resolve().parent.parent / "results" / "calibration"
+#: Offsets the draws' random stream from the runs' own streams of the same seed.
+_STREAM = 0x9E3779B9
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Weighted particles: ``values[i, k]`` is particle i's value of ``keys[k]``."""
+    name: str
+    path: Path
+    keys: tuple[str, ...]
+    values: np.ndarray
+    weights: np.ndarray  # normalised to sum 1
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def overrides(self, particle: int) -> dict[str, float]:
+        return {k: float(v) for k, v in zip(self.keys, self.values[particle])}
+
+
+def record_name() -> str:
+    """The calibration of record: the folder of the last calibrated config applied as defaults."""
+    from sim.config import CALIBRATED_PATH
+    import yaml
+
+    applied = (yaml.safe_load(Path(CALIBRATED_PATH).read_text(encoding="utf-8")) or {}).get("applied") or []
+    for entry in reversed(applied):
+        parts = Path(entry).parts
+        if len(parts) >= 3 and parts[:2] == ("results", "calibration"):
+            return parts[2]
+    raise ConfigError(f"posterior: {RECORD}: no calibration in results/calibration/ made the defaults "
+                      f"({CALIBRATED_PATH}); accepted: the name of a calibration with a posterior.csv")
+
+
+def available() -> list[str]:
+    """Calibrations under results/calibration that have a posterior."""
+    return sorted(p.parent.name for p in CALIBRATIONS.glob("*/posterior.csv"))
+
+
+def load_posterior(name: str) -> Posterior:
+    """The posterior of calibration `name` (or of record), or a one-line ConfigError."""
+    accepted = (f"accepted: {RECORD}, a calibration with a posterior.csv "
+                f"({', '.join(available()) or 'none yet'}) or the path of such a file")
+    if name.endswith(".csv"):
+        folder, path = name, Path(name)
+        if not path.is_file():
+            raise ConfigError(f"posterior: {name}: no such file; {accepted}")
+    else:
+        folder = record_name() if name == RECORD else name
+        if not folder or any(c in folder for c in "/\\") or folder.startswith("."):
+            raise ConfigError(f"posterior: '{name}' is not a calibration name; {accepted}")
+        path = CALIBRATIONS / folder / "posterior.csv"
+        if not path.is_file():
+            what = f"the calibration of record ({folder})" if name == RECORD else f"'{folder}'"
+            raise ConfigError(f"posterior: {what} has no results/calibration/{folder}/posterior.csv; {accepted}")
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"posterior: {path}: unreadable ({type(exc).__name__}); {accepted}") from None
+    if not rows or rows[0][:1] != ["weight"] or len(rows[0]) < 2:
+        raise ConfigError(f"posterior: {path}: the header must be weight and parameter keys; {accepted}")
+    keys = tuple(rows[0][1:])
+    try:
+        table = np.array([[float(x) for x in row] for row in rows[1:]], dtype=float)
+    except ValueError:
+        raise ConfigError(f"posterior: {path}: a value is not a number; {accepted}") from None
+    if table.ndim != 2 or table.shape[0] == 0 or table.shape[1] != len(keys) + 1:
+        raise ConfigError(f"posterior: {path}: no particle, or rows of unequal length; {accepted}")
+    if not np.isfinite(table).all() or (table[:, 0] < 0).any() or not table[:, 0].sum() > 0:
+        raise ConfigError(f"posterior: {path}: weights must be finite, >= 0 and not all 0, values "
+                          f"finite; {accepted}")
+    weights = table[:, 0] / table[:, 0].sum()
+    return Posterior(folder, path, keys, table[:, 1:], weights)
+
+
+def draw_indices(posterior: Posterior, seed: int, rows: range) -> np.ndarray:
+    """The particle of each replicate row: weighted, with replacement, from the ensemble's seed.
+    Row r's draw is the r-th uniform of the seed's own stream, so it does not depend on n."""
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(np.random.SeedSequence([_STREAM, seed & 0xFFFFFFFF, int(seed < 0)]))
+    u = rng.random(rows.stop)[rows.start:]
+    cdf = np.cumsum(posterior.weights)
+    cdf[-1] = 1.0  # rounding must not leave a uniform above the last particle
+    return np.minimum(np.searchsorted(cdf, u, side="right"), len(posterior) - 1)
+

@@ -1,0 +1,88 @@
+"""Posterior draws reach the ensemble's runs, pair across scenarios and fail cleanly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config import ConfigError
+from sim.ensemble import EnsembleConfig, replicates, validate_ensemble
+from sim.ensemble_tables import read_params
+from sim.model import load_config
+from sim.posterior import draw_indices, load_posterior
+
+KEY = "model.border.kill_rate"
+
+
+def write_posterior(path: Path, weights, values, key: str = KEY) -> Path:
+    pd.DataFrame({"weight": weights, key: values}).to_csv(path, index=False)
+    return path
+
+
+def ensemble_config(**kw) -> EnsembleConfig:
+    base = load_config(end="2011-03-31", **{"model.scale": 0.02})
+    fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    return EnsembleConfig(**{**fields, **kw})
+
+
+def test_draws_follow_the_weights_and_do_not_depend_on_n(tmp_path):
+    post = load_posterior(str(write_posterior(tmp_path / "p.csv", [1, 3, 0, 6], [1e-4, 2e-4, 3e-4, 4e-4])))
+    draws = draw_indices(post, 7, range(20_000))
+    counts = np.bincount(draws, minlength=4) / len(draws)
+    assert counts[2] == 0 and np.allclose(counts, [0.1, 0.3, 0.0, 0.6], atol=0.015)
+    assert np.array_equal(draw_indices(post, 7, range(50)), draws[:50])  # a prefix of a larger n
+    assert not np.array_equal(draw_indices(post, 8, range(50)), draws[:50])  # the seed decides
+
+
+def test_paired_scenarios_share_seeds_and_parameters(tmp_path):
+    path = str(write_posterior(tmp_path / "p.csv", [1, 1, 1], [1e-4, 2e-4, 3e-4]))
+    a = replicates(ensemble_config(n=12, posterior=path, seed=5))
+    b = replicates(ensemble_config(n=12, posterior=path, seed=5, scenario=load_config(
+        scenario="no_truce").scenario))
+    assert [(r.seed, dict(r.overrides)) for r in a] == [(r.seed, dict(r.overrides)) for r in b]
+    assert len({r.overrides[KEY] for r in a}) > 1
+
+
+def test_posterior_draws_reach_the_runs(tmp_path):
+    path = write_posterior(tmp_path / "p.csv", [1, 1], [2e-5, 8e-4])
+    out = tmp_path / "ens"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.ensemble", f"posterior={path}", "n=8", "workers=1", "model.scale=0.02",
+         "end=2011-06-30", "output.figures=false", "output.progress=false", f"hydra.run.dir={out}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    params = read_params(out / "params.parquet")
+    assert set(params["posterior_particle"]) == {0, 1}
+    assert np.allclose(params[KEY], np.where(params["posterior_particle"] == 0, 2e-5, 8e-4))
+    runs = pd.read_parquet(out / "runs.parquet")
+    killings = runs.groupby("replicate")["gang_vs_gang"].sum()
+    by_particle = killings.groupby(params.set_index("replicate")["posterior_particle"]).mean()
+    assert by_particle[1] > 5 * by_particle[0]  # a 40-fold kill rate kills far more
+
+
+@pytest.mark.parametrize("content, words", [
+    ("weight,model.border.kill_rate\nnan,1e-4\n", "weights must be finite"),
+    ("w,model.border.kill_rate\n1,1e-4\n", "header must be weight"),
+    ("weight,model.border.kill_rate\n1,abc\n", "is not a number"),
+    ("weight,model.border.nonsense\n1,1e-4\n", "model.border.nonsense: unknown parameter"),
+    ("weight,model.border.kill_rate\n1,-1\n", "model.border.kill_rate"),
+])
+def test_a_bad_posterior_is_one_config_error(tmp_path, content, words):
+    path = tmp_path / "p.csv"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=words.replace(".", r"\.")):
+        validate_ensemble(ensemble_config(n=2, posterior=str(path)))
+
+
+def test_a_missing_posterior_names_what_is_accepted(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sim.ensemble", "posterior=no_such_calibration", "n=2"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "posterior: 'no_such_calibration' has no" in line and "accepted: record" in line
+    assert not list(tmp_path.iterdir())
