@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration.holdout import naive_forecast, split
+from sim.calibration.holdout import naive_forecast, naive_year, score, split, verdict
 from sim.calibration.objective import objective_loss, simulate_figures
 from sim.likelihood import MODEL_DISCREPANCY, half_deviance, tolerance_excess
 from sim.model import load_config
@@ -144,6 +144,29 @@ def test_naive_forecast_carries_the_last_fitted_level_forward():
     assert naive_forecast(by_id["hom_2016_02"], parts.fitted) == pytest.approx(585 / 31 * 29)
     assert naive_forecast(by_id["ceasefire_start"], parts.fitted) == pytest.approx(585 / 31)
     assert naive_forecast(by_id["pol_2016"], parts.fitted) == pytest.approx(67 / 365 * 366)
+    # The same months a year before: March 2015 for March 2016, a 28-day February for 29 days.
+    assert naive_year(by_id["hom_2016_03"], parts.fitted) == pytest.approx(484)
+    assert naive_year(by_id["hom_2016_02"], parts.fitted) == pytest.approx(307 / 28 * 29)
+    assert naive_year(by_id["ceasefire_start"], parts.fitted) is None
+
+
+def test_crps_rewards_a_sharp_ensemble_at_the_report_and_scores_the_baselines():
+    figures = [f for f in load_reported() if f.weight > 0]
+    parts = split(figures, date(2016, 1, 1))
+    held = [f for f in parts.held_out if f.id in ("hom_2016_03", "hom_2016_04")]
+    rng = np.random.default_rng(0)
+    sharp = np.column_stack([rng.normal(f.value, 0.05 * f.value, 400) for f in held])
+    vague = np.column_stack([rng.normal(f.value, 0.5 * f.value, 400) for f in held])
+    off = np.column_stack([rng.normal(2 * f.value, 0.05 * f.value, 400) for f in held])
+    t_sharp, t_vague, t_off = (score(held, x, parts.fitted) for x in (sharp, vague, off))
+    assert (t_sharp["crps"] < t_vague["crps"]).all() and (t_vague["crps"] < t_off["crps"]).all()
+    # twice the value: E|X - y| = 1 less half the spread E|X - X'| = 2 sd / sqrt(pi) of a normal
+    assert t_off["crps"].iloc[0] == pytest.approx(1.0 - 0.05 / math.sqrt(math.pi), abs=0.01)
+    # April 2016 fell to 334 from 418 a year before and 585 in December: both baselines miss
+    april = t_sharp.set_index("id").loc["hom_2016_04"]
+    assert april["naive_year"] == pytest.approx(418 / 30 * 30) and april["skill_naive_year"] > 0.5
+    assert t_off.set_index("id").loc["hom_2016_04", "skill_naive"] < 0
+    assert "Mean relative CRPS" in verdict(t_sharp)
 
 
 def test_holdout_run_never_scores_a_held_out_figure_in_the_search(tmp_path):

@@ -3,17 +3,23 @@
 A figure is *fitted* when its window (and a ratio's reference window) ends before the split
 date, *held out* when it starts on or after it, and left out of both when it straddles the
 date; a nested figure goes with the figures that enclose it (its share of them is what is
-scored), so a split never leaves a share without its total. Held-out figures are scored on an ensemble of calibrated runs: coverage of the 50 % and
-90 % intervals, the interval score of Gneiting & Raftery (2007) relative to the reported value,
-and the error of the ensemble median beside that of a naive forecast (the last fitted level of
-the same series carried forward).
+scored), so a split never leaves a share without its total. Held-out figures are scored on an ensemble of calibrated runs:
+
+- coverage of the 50 % and 90 % central intervals;
+- the interval score of Gneiting & Raftery (2007) and the CRPS of the ensemble
+  (``scoringrules.crps_ensemble``), both relative to the reported value;
+- two naive forecasts, scored the same way (the CRPS of a point forecast is its absolute
+  error): the last fitted level of the series carried forward (``naive``), and the same
+  window a year before (``naive_year``: a fitted figure of the series whose window is this one
+  shifted back a year, per day). The skill ``1 - CRPS / CRPS_naive`` is positive when the
+  model beats the baseline.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Sequence
 
 import numpy as np
@@ -67,6 +73,38 @@ def naive_forecast(figure: ReportedFigure, fitted: Sequence[ReportedFigure]) -> 
     return rate
 
 
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def naive_year(figure: ReportedFigure, fitted: Sequence[ReportedFigure]) -> float | None:
+    """The same window a year before, per day, in the figure's units; None if no fitted figure
+    of the series covers exactly that window (or for a trend or a ratio)."""
+    if figure.kind in ("trend", "ratio"):
+        return None
+    start = _year_before(figure.start)
+    end = _year_before(figure.end + timedelta(days=1)) - timedelta(days=1)  # a February ends on its 28th
+    for f in fitted:
+        if f.series == figure.series and f.start == start and f.end == end and f.kind not in ("trend", "ratio"):
+            per_day = f.value / f.days if f.kind in ("total", "lower_bound_total", "upper_bound_total") else f.value
+            return per_day * figure.days if figure.kind.endswith("total") else per_day
+    return None
+
+
+def crps(figure: ReportedFigure, values: np.ndarray) -> float:
+    """The ensemble's CRPS relative to the reported value; NaN for a bound or a trend, which
+    state no value to score against, or with no finite run."""
+    values = values[np.isfinite(values)]
+    if figure.kind == "trend" or "bound" in figure.kind or not values.size:
+        return math.nan
+    import scoringrules
+
+    return float(scoringrules.crps_ensemble(np.float64(figure.value), values)) / abs(figure.value)
+
+
 def interval_score(lo: float, hi: float, y: float, alpha: float) -> float:
     """Gneiting-Raftery score of the central (1 - alpha) interval [lo, hi] for observation y."""
     return (hi - lo) + 2.0 / alpha * max(lo - y, 0.0) + 2.0 / alpha * max(y - hi, 0.0)
@@ -87,8 +125,9 @@ def score(held_out: Sequence[ReportedFigure], per_run: np.ndarray,
     """One row per held-out figure scored on `per_run` (runs x held-out figures).
 
     Columns: id, kind, reported, q05, q25, median, q75, q95, in_50, in_90, interval_score
-    (90 %, relative to the reported value), model_error and naive_error (absolute relative
-    errors of the median and of the naive forecast), naive, model_better.
+    (90 %, relative to the reported value), crps (relative), model_error and naive_error
+    (absolute relative errors of the median and of the naive forecast), naive, model_better,
+    naive_year and naive_year_error, and the CRPS skills against both baselines.
     """
     rows = []
     _, qs = nan_quantiles(per_run.T, QUANTILES) if per_run.size else (None, np.full((len(held_out), 5), np.nan))
@@ -96,6 +135,9 @@ def score(held_out: Sequence[ReportedFigure], per_run: np.ndarray,
         q05, q25, q50, q75, q95 = (float(x) for x in qs[k])
         naive = naive_forecast(f, fitted)
         model_error, naive_error = _abs_error(f, q50), _abs_error(f, naive)
+        year = naive_year(f, fitted)
+        year_error = _abs_error(f, year)
+        score_ = crps(f, per_run[:, k]) if per_run.size else math.nan
         valued = f.kind not in ("trend",) and math.isfinite(q05)
         rows.append({
             "id": f.id, "series": f.series, "kind": f.kind, "reported": f.value,
@@ -106,8 +148,26 @@ def score(held_out: Sequence[ReportedFigure], per_run: np.ndarray,
             "model_error": model_error, "naive": naive, "naive_error": naive_error,
             "model_better": (None if model_error is None or naive_error is None
                              else bool(model_error < naive_error)),
+            "crps": score_, "naive_year": year, "naive_year_error": year_error,
+            "skill_naive": _skill(score_, naive_error), "skill_naive_year": _skill(score_, year_error),
         })
     return pd.DataFrame(rows)
+
+
+def _skill(model_crps: float, naive_abs_error: float | None) -> float:
+    """1 - CRPS / CRPS of the point forecast (its absolute error); NaN if either is missing."""
+    if naive_abs_error is None or not math.isfinite(model_crps) or naive_abs_error <= 0:
+        return math.nan
+    return 1.0 - model_crps / naive_abs_error
+
+
+def mean_crps(table: pd.DataFrame, baseline: str) -> tuple[float, float, int]:
+    """Mean relative CRPS of the model and of a baseline (``naive`` or ``naive_year``) over the
+    figures where both are scored, and their number."""
+    both = table.dropna(subset=["crps", f"{baseline}_error"])
+    if both.empty:
+        return math.nan, math.nan, 0
+    return float(both["crps"].mean()), float(both[f"{baseline}_error"].mean()), len(both)
 
 
 def verdict(table: pd.DataFrame) -> str:
@@ -118,5 +178,12 @@ def verdict(table: pd.DataFrame) -> str:
     m, n = both["model_error"].mean(), both["naive_error"].mean()
     wins = int(both["model_better"].sum())
     word = "beats" if m < n else "does not beat"
-    return (f"The model {word} the naive baseline: mean absolute error {100 * m:.0f}% against "
+    text = (f"The model {word} the naive baseline: mean absolute error {100 * m:.0f}% against "
             f"{100 * n:.0f}%, better on {wins} of {len(both)} held-out figures.")
+    if "crps" in table:
+        for baseline, name in (("naive", "the last level"), ("naive_year", "the same window a year before")):
+            model, naive, count = mean_crps(table, baseline)
+            if count:
+                text += (f" Mean relative CRPS {100 * model:.0f}% against {100 * naive:.0f}% for {name} "
+                         f"({count} figures).")
+    return text

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.config import METHODS, CalibrateConfig
-from sim.calibration.holdout import QUANTILES, Split, score, split, verdict
+from sim.calibration.holdout import QUANTILES, Split, mean_crps, score, split, verdict
 from sim.calibration.objective import Objective, ensemble, fit_of, objective_loss
 from sim.calibration.result import SearchResult
 from sim.calibration.space import Parameter, free_parameters, get_value
@@ -94,6 +94,18 @@ def make_plan(cfg: CalibrateConfig) -> Plan:
         raise ConfigError(f"holdout.after: {after} is after the end of the run; accepted: a date "
                           f"before {run.end}, or null")
     return Plan(cfg, parameters, figures, parts, after)
+
+
+def _crps_pair(table: pd.DataFrame, baseline: str) -> dict[str, float | int] | None:
+    """Model and baseline mean relative CRPS over the figures both score."""
+    model, naive, count = mean_crps(table, baseline)
+    return {"model": model, "naive": naive, "figures": count} if count else None
+
+
+def _fmt_pair(pair: dict | None) -> str:
+    if pair is None:
+        return "(no figure scored by both)"
+    return f"{_fmt(pair['model'])} vs {_fmt(pair['naive'])} ({pair['figures']} figures)"
 
 
 def _start_values(plan: Plan) -> dict[str, float]:
@@ -337,6 +349,9 @@ def report(plan: Plan, result: SearchResult, progress: bool = True) -> dict[str,
             "interval_score": float(np.nanmean(table["interval_score"])) if table["interval_score"].notna().any() else None,
             "model_error": float(table["model_error"].dropna().mean()) if table["model_error"].notna().any() else None,
             "naive_error": float(table["naive_error"].dropna().mean()) if table["naive_error"].notna().any() else None,
+            "crps": float(table["crps"].dropna().mean()) if table["crps"].notna().any() else None,
+            "crps_vs_naive": _crps_pair(table, "naive"),
+            "crps_vs_naive_year": _crps_pair(table, "naive_year"),
             "verdict": verdict(table),
         }
         h = summary["holdout"]
@@ -345,12 +360,17 @@ def report(plan: Plan, result: SearchResult, progress: bool = True) -> dict[str,
                    f"- coverage of the 50% interval: {_fmt(h['coverage_50'])}; of the 90% interval: "
                    f"{_fmt(h['coverage_90'])} ({len(cover90)} figures)",
                    f"- mean relative interval score (90%): {_fmt(h['interval_score'])}",
+                   f"- mean relative CRPS: {_fmt(h['crps'])}; against the last level "
+                   f"{_fmt_pair(h['crps_vs_naive'])}; against the same window a year before "
+                   f"{_fmt_pair(h['crps_vs_naive_year'])}",
                    f"- left out (straddle the date): {', '.join(h['straddling']) or 'none'}", "",
                    _markdown_table(table, {"id": ("figure", False), "reported": ("reported", False),
                                            "median": ("model median", False), "q05": ("90% low", False),
                                            "q95": ("90% high", False), "in_50": ("in 50%", False),
                                            "in_90": ("in 90%", False), "model_error": ("model error", False),
-                                           "naive": ("naive", False), "naive_error": ("naive error", False)})]
+                                           "naive": ("naive", False), "naive_error": ("naive error", False),
+                                           "crps": ("CRPS", False), "naive_year": ("a year before", False),
+                                           "naive_year_error": ("its error", False)})]
         write_text(out / "holdout.md", "\n".join(hold_md) + "\n")
         md += ["", "## Hold-out", "", h["verdict"], "", "See holdout.md."]
 
