@@ -21,7 +21,7 @@ run: $(STAMP)
 
 ## run the test suite (small-scale configs)
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15
 
 ## serve the dashboard on http://127.0.0.1:$(PORT) (make app PORT=8800 for another port)
 app: $(STAMP)
