@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from typing import Any
 
 import numpy as np
@@ -53,15 +54,23 @@ def load_config(cfg: Config | DictConfig | None = None, **overrides: Any) -> Con
 
 
 class TerritoryGrid(OrthogonalMooreGrid):
-    """Mesa's Moore grid, connected without clearing the neighbourhood caches of cells that are
-    new (Mesa clears them on every connection: half the cost of a national model's set-up)."""
+    """Mesa's Moore grid (not a torus), connected without clearing the neighbourhood caches of
+    cells that are new (Mesa clears them on every connection: half the cost of a national
+    model's set-up), the neighbours of inner cells found by their offset in the cell list."""
 
-    def _connect_single_cell_2d(self, cell, offsets) -> None:
-        i, j = cell.coordinate
+    def _connect_cells_2d(self) -> None:
+        offsets = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
         width, height = self.dimensions
-        cells = self._cells
-        cell.connections.update({(di, dj): cells[i + di, j + dj] for di, dj in offsets
-                                 if 0 <= i + di < width and 0 <= j + dj < height})
+        cells = self._celllist  # row-major: cell (i, j) is cells[i * height + j]
+        shifts = [di * height + dj for di, dj in offsets]
+        for k, cell in enumerate(cells):
+            i, j = divmod(k, height)
+            if 0 < i < width - 1 and 0 < j < height - 1:
+                cell.connections.update(zip(offsets, [cells[k + d] for d in shifts]))
+            else:  # the edge: only the neighbours on the grid, in the same order
+                cell.connections.update({(di, dj): cells[k + d] for (di, dj), d
+                                         in zip(offsets, shifts)
+                                         if 0 <= i + di < width and 0 <= j + dj < height})
 
 
 class GangViolenceModel(Model):
@@ -73,6 +82,18 @@ class GangViolenceModel(Model):
     """
 
     def __init__(self, cfg: Config | DictConfig | None = None, rng: int | None = None):
+        # The set-up makes some 20,000 objects that live as long as the model (cells, their
+        # connections, agents) and no garbage: the collector, which would walk the whole heap
+        # several times meanwhile (half the grid's cost), waits until it is done.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._set_up(cfg, rng)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _set_up(self, cfg: Config | DictConfig | None, rng: int | None) -> None:
         self.cfg = cfg = load_config(cfg)
         super().__init__(rng=cfg.seed if rng is None else rng)
         p = cfg.model
