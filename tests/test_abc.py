@@ -130,3 +130,20 @@ def test_same_seed_same_run_whatever_the_workers_or_interruptions(resumed_runs, 
     assert not once.resumed
     assert once.history.equals(resumed_runs[2].history)
     assert once.posterior.equals(resumed_runs[2].posterior)
+
+
+def test_fresh_seeds_are_reproducible_and_the_final_generation_can_be_larger(base, figures, tmp_path):
+    """Noisy ABC: each proposal runs seeds of its own stream, the same on one or two workers;
+    the last generation holds final_population_size particles."""
+    def fresh(out, workers):
+        with objective(base, figures, workers=workers) as obj:
+            return run_abc(obj, out, "f", budget=400, sampler_seed=SEED, population_size=POP,
+                           max_populations=2, fresh_seeds=True, final_population_size=2 * POP)
+    one, two = fresh(tmp_path / "one", 1), fresh(tmp_path / "two", 2)
+    assert one.history.equals(two.history) and one.posterior.equals(two.posterior)
+    assert one.history.groupby("generation").size().tolist() == [POP, 2 * POP]
+    common = run_abc(objective(base, figures), tmp_path / "common", "f", budget=400, sampler_seed=SEED,
+                     population_size=POP, max_populations=2)
+    # the same proposals, scored on other seeds: the losses of generation 0 differ
+    gen0 = lambda r: r.history[r.history.generation == 0]  # noqa: E731
+    assert np.allclose(gen0(one)[KEY], gen0(common)[KEY]) and not np.allclose(gen0(one)["loss"], gen0(common)["loss"])

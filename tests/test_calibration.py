@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from sim.calibration.holdout import naive_forecast, naive_year, score, split, verdict
 from sim.calibration.objective import objective_loss, simulate_figures
@@ -79,6 +80,10 @@ def test_a_nested_figure_is_scored_as_its_share_of_the_enclosing_total():
     assert wrong_share["first_days"].deviance > 1.0
     with pytest.raises(ValueError, match="not compared"):
         fit_values([days], [100.0])
+    # a total outside the run: the nested figure is scored on its own, and counted once
+    alone = fit_values([month, days], [None, 200.0])
+    assert alone["first_days"].deviance == pytest.approx(half_deviance(days, 200.0))
+    assert alone["first_days"].deviance > 1.0
 
 
 def test_bounds_are_one_sided_and_trends_count_their_sign():
@@ -328,6 +333,8 @@ BAD = [
     (["budget=0"], "budget"),
     (["tolerance_weight=-1"], "tolerance_weight"),
     (["calibration=nonsense"], "calibration"),
+    (["free=[border.kill_rat]"], "free"),
+    (["abc.final_population_size=1"], "abc.final_population_size"),
 ]
 
 
@@ -340,6 +347,22 @@ def test_config_errors_are_one_line_and_write_nothing(tmp_path, args, key):
     assert len(lines) == 1 and lines[0].startswith(f"sim-calibrate: config error: {key}"), proc.stderr
     assert "accepted" in lines[0]
     assert not out.exists() and not (tmp_path / "results").exists()
+
+
+def test_free_picks_parameters_from_the_source_priors():
+    from sim.calibrate import register
+    from sim.calibration.pipeline import make_plan
+    from sim.compose import compose
+
+    register()
+    cfg = compose(["+priors=sources", "free=[border.kill_rate,magnitudes.mano_dura_lethal_force]"],
+                  config_name="calibrate")
+    plan = make_plan(OmegaConf.to_object(cfg))
+    assert [(p.key, p.low, p.high, p.log) for p in plan.parameters] == [
+        ("model.border.kill_rate", 2.7e-05, 2.7e-03, True),
+        ("model.magnitudes.mano_dura_lethal_force", 1.0, 20.0, True)]
+    everything = make_plan(OmegaConf.to_object(compose(["+priors=sources"], config_name="calibrate")))
+    assert len(everything.parameters) > 60  # the default preset's 42 and the sources' 80
 
 
 def test_unknown_key_lists_the_keys_of_its_own_section(tmp_path):

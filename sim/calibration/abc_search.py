@@ -90,17 +90,21 @@ class _LossModel:
     runs the seeds one after the other there.
     """
 
-    def __init__(self, objective: Objective) -> None:
+    def __init__(self, objective: Objective, fresh_seeds: bool = False) -> None:
         self.objective = Objective(objective.base, objective.parameters, objective.figures,
                                    objective.seeds, objective.scale, workers=1,
                                    tolerance_weight=objective.tolerance_weight)
         self.names = [_safe_name(p) for p in objective.parameters]
+        self.fresh_seeds = fresh_seeds
 
     def values(self, pars) -> dict[str, float]:
         return {p.key: _natural(p, pars[n]) for p, n in zip(self.objective.parameters, self.names)}
 
     def __call__(self, pars) -> dict[str, float]:
-        loss = self.objective.evaluate([self.values(pars)])[0].loss
+        seeds = None
+        if self.fresh_seeds:  # np.random is seeded per proposal by the sampler: reproducible
+            seeds = [int(s) for s in np.random.randint(0, 2**31 - 1, len(self.objective.seeds))]
+        loss = self.objective.evaluate([self.values(pars)], seeds)[0].loss
         return {"loss": float(loss) if math.isfinite(loss) else UNDEFINED_LOSS}
 
 
@@ -208,10 +212,13 @@ def _sampler_class():
 # ------------------------------------------------------------------ stored runs
 
 
-def _scoring(objective: Objective) -> dict:
+def _scoring(objective: Objective, fresh_seeds: bool = False) -> dict:
     """What the losses of a run were scored on; stored with it and compared on resume."""
-    return {"figures": [f.id for f in objective.figures], "seeds": [int(s) for s in objective.seeds],
-            "scale": float(objective.scale)}
+    out = {"figures": [f.id for f in objective.figures], "seeds": [int(s) for s in objective.seeds],
+           "scale": float(objective.scale)}
+    if fresh_seeds:  # only then, so that runs stored before the option still resume
+        out["fresh_seeds"] = True
+    return out
 
 
 def _stored_run(db: str, path: Path, name: str, spec: list[tuple], scoring: dict) -> int | None:
@@ -267,7 +274,8 @@ def _particles(history, parameters: Sequence[Parameter]) -> pd.DataFrame:
 
 def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_seed: int,
             population_size: int = 100, max_populations: int = 8, min_epsilon: float = 0.0,
-            progress: Callable[[int, int, float], None] | None = None) -> SearchResult:
+            progress: Callable[[int, int, float], None] | None = None, fresh_seeds: bool = False,
+            final_population_size: int | None = None) -> SearchResult:
     """Run (or resume) the ABC-SMC run `name` stored in `out/abc.db`.
 
     Stops after the generation that brings the simulations to `budget`, after
@@ -275,6 +283,8 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
     `min_epsilon`. `progress(simulations, budget, best)` is called after every generation,
     `best` being the lowest loss of that generation. `best` of the result is the particle of
     the last generation with the lowest loss; `posterior` is the last generation, weighted.
+    With `fresh_seeds` each proposal runs seeds of its own (see _LossModel); the generation
+    `max_populations - 1` has `final_population_size` particles when it is given.
     """
     if budget < 1 or population_size < 1 or max_populations < 1:
         raise ValueError(f"abc: budget {budget}, population_size {population_size} and "
@@ -292,7 +302,7 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
     names = [_safe_name(p) for p in parameters]
     if len(set(names)) != len(names):
         raise ValueError(f"free parameters repeat a key: {', '.join(p.key for p in parameters)}")
-    scoring = _scoring(objective)
+    scoring = _scoring(objective, fresh_seeds)
     run_id = _stored_run(db, path, name, spec, scoring)
     resumed = run_id is not None
 
@@ -307,11 +317,14 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
         pool = own_pool = ProcessPoolExecutor(objective.workers)
     sampler = _sampler_class()(sampler_seed, pool, objective.workers)
 
-    def smc():
+    def smc(generation: int = 0):
         # A fresh ABCSMC per generation: pyabc caches the population it calibrates epsilon on,
         # so a reused one would keep the threshold of the first generation it continued.
-        return pyabc.ABCSMC(_LossModel(objective), prior, distance_function=_loss_distance,
-                            population_size=int(population_size), eps=_epsilon(), sampler=sampler)
+        size = population_size
+        if final_population_size is not None and generation >= max_populations - 1:
+            size = final_population_size
+        return pyabc.ABCSMC(_LossModel(objective, fresh_seeds), prior, distance_function=_loss_distance,
+                            population_size=int(size), eps=_epsilon(), sampler=sampler)
 
     try:
         if resumed:
@@ -331,7 +344,7 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
                 last_eps = float(populations.loc[populations["t"].idxmax(), "epsilon"])
                 if last_eps <= min_epsilon:
                     break
-            abc = smc()
+            abc = smc(n_populations)
             history = abc.load(db, run_id)
             abc.run(max_nr_populations=1, minimum_epsilon=min_epsilon)
             if progress is not None:

@@ -64,6 +64,11 @@ class AbcConfig:
     population_size: int = 100
     max_populations: int = 8
     min_epsilon: float = 0.0  # stop when the loss threshold falls below this
+    # true: each proposal runs `seeds` fresh seeds of its own stream, so the posterior carries
+    # the model's seed noise (noisy ABC); false: the same seeds 0..seeds-1 for every proposal
+    fresh_seeds: bool = False
+    # particles of the last generation (max_populations - 1), if more are wanted to draw from
+    final_population_size: Optional[int] = None
 
 
 @dataclass
@@ -72,6 +77,9 @@ class CalibrateConfig(Config):
     name: str = "default"  # results in results/calibration/<name>, config model/calibrated_<name>
     method: str = "optuna"
     params: FreeParams = field(default_factory=FreeParams)  # type: ignore[valid-type]
+    # the parameters of `params` to free ("section.name"); empty: all of them. A preset can then
+    # take its priors from conf/priors/sources.yaml, where each range is defined once
+    free: list[str] = field(default_factory=list)
     seeds: int = 2  # seeds per trial; the loss is scored on their mean (common random numbers)
     scale: float = 0.5  # model scale during the search (rates per person are kept)
     budget: int = 200  # trials (optuna) or simulations (abc), seeds not counted

@@ -69,9 +69,18 @@ def make_plan(cfg: CalibrateConfig) -> Plan:
         raise ConfigError(f"tolerance_weight: {cfg.tolerance_weight} is negative; accepted: >= 0")
     if cfg.method == "abc" and cfg.abc.population_size < 2:
         raise ConfigError("abc.population_size: too small; accepted: >= 2")
+    if cfg.abc.final_population_size is not None and cfg.abc.final_population_size < 2:
+        raise ConfigError("abc.final_population_size: too small; accepted: >= 2, or null")
     if not cfg.name or any(c in cfg.name for c in "/\\ "):
         raise ConfigError(f"name: '{cfg.name}' is not a plain name; accepted: letters, digits, _ and -")
     parameters = tuple(free_parameters(cfg.params))
+    if cfg.free:
+        known = {p.short for p in parameters}
+        unknown = [name for name in cfg.free if name not in known]
+        if unknown:
+            raise ConfigError(f"free: '{unknown[0]}' has no prior in params; accepted: "
+                              f"section.name of a parameter of params ({len(known)} of them)")
+        parameters = tuple(p for p in parameters if p.short in set(cfg.free))
     after = parse_date(cfg.holdout.after, "holdout.after") if cfg.holdout.after else None
     run = Period(parse_date(cfg.start, "start"), parse_date(cfg.end, "end"))
     # Only figures the run covers (a ratio's reference window included) can be scored.
@@ -138,7 +147,8 @@ def search(plan: Plan, progress: bool = True) -> SearchResult:
 
             result = run_abc(objective, plan.out, cfg.name, cfg.budget, cfg.sampler_seed,
                              cfg.abc.population_size, cfg.abc.max_populations, cfg.abc.min_epsilon,
-                             progress=advance)
+                             progress=advance, fresh_seeds=cfg.abc.fresh_seeds,
+                             final_population_size=cfg.abc.final_population_size)
     bar.close()
     return result
 

@@ -128,7 +128,7 @@ def analyse(cfg: Any, parameters: list[Parameter]) -> dict:
     run = run_period(cfg)
     result: dict[str, Any] = {"parameters": parameters, "defaults": defaults,
                               "windows": windows, "skipped_periods": skipped, "timings": {}}
-    with Evaluator(base, windows, seeds, cfg.scale, cfg.workers) as evaluator:
+    with Evaluator(base, windows, seeds, cfg.scale, cfg.workers, cfg.log_loss) as evaluator:
         result["outputs"] = evaluator.outputs
         result["n_loss_figures"] = sum(run.covers(f.first_day, f.last_day)
                                        for f in evaluator.loss_figures)

@@ -17,6 +17,13 @@ SETUP_SECTIONS = ("population", "landscape")  # set-up, not mechanisms: left out
 MECHANISM_SECTIONS = tuple(s for s in SECTIONS if s not in SETUP_SECTIONS)
 LOSS = "loss"
 MEAN = "homicides_mean"
+#: The loss over one kind of target each: which parameters the homicide series, the security
+#: forces' figures and the stocks inform (an identification question, not only a ranking).
+LOSS_GROUPS: dict[str, tuple[str, ...]] = {
+    "loss_homicides": ("homicides",),
+    "loss_security": ("police_killed", "soldiers_killed", "relatives_killed", "security_vs_gang"),
+    "loss_stocks": ("gang_members", "gang_members_street", "gang_members_prison", "hidden"),
+}
 
 
 @dataclass
@@ -48,6 +55,10 @@ class SensitivityConfig(Config):
     include: list[str] = field(default_factory=list)  # sections or section.name; empty: all
     exclude: list[str] = field(default_factory=list)  # sections or section.name left out
     params: FreeParams = field(default_factory=FreeParams)  # type: ignore[valid-type]
+    auto_ranges: bool = True  # false: only the parameters of `params` (e.g. conf/priors/sources.yaml)
+    # the loss outputs as log10: over wide priors a few runs miss by orders of magnitude, and on
+    # the raw loss their elementary effects would rank every parameter they happen to move
+    log_loss: bool = False
     periods: list[str] = field(default_factory=lambda: list(PERIODS))  # policy periods
     morris: MorrisConfig = field(default_factory=MorrisConfig)
     sobol: SobolConfig = field(default_factory=SobolConfig)

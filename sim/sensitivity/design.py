@@ -18,7 +18,7 @@ from sim.calibration.space import (Parameter, accepted_range, check_scale, free_
 from sim.config import ConfigError, parse_date
 from sim.dates import Period, policy_periods
 from sim.reported import ReportedFigure, load_reported
-from sim.sensitivity.config import LOSS, MEAN, MECHANISM_SECTIONS
+from sim.sensitivity.config import LOSS, LOSS_GROUPS, MEAN, MECHANISM_SECTIONS
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -63,7 +63,8 @@ def _selected(short: str, include: Sequence[str], exclude: Sequence[str]) -> boo
 
 def mechanism_parameters(cfg: Any) -> list[Parameter]:
     """The parameters of the analysis, in model order: every numeric field of the mechanism
-    sections (filtered by include/exclude) with its automatic range, plus `params`."""
+    sections (filtered by include/exclude) with its automatic range unless `auto_ranges` is
+    false, plus `params`."""
     _check_selection(cfg.include, "include")
     _check_selection(cfg.exclude, "exclude")
     params = dataclasses.asdict(cfg.params) if dataclasses.is_dataclass(cfg.params) \
@@ -76,8 +77,8 @@ def mechanism_parameters(cfg: Any) -> list[Parameter]:
             key = f"model.{section}.{name}"
             if key in explicit:
                 out.append(explicit.pop(key))
-            elif section in MECHANISM_SECTIONS and _selected(f"{section}.{name}", cfg.include,
-                                                             cfg.exclude):
+            elif cfg.auto_ranges and section in MECHANISM_SECTIONS and _selected(
+                    f"{section}.{name}", cfg.include, cfg.exclude):
                 p = auto_range(key, f, getattr(node, name))
                 if p is not None:
                     out.append(p)
@@ -159,7 +160,7 @@ def validate_analysis(cfg: Any) -> list[Parameter]:
         raise ConfigError(f"sobol.top: {cfg.sobol.top} is out of range; accepted: 0 (no "
                           f"Sobol stage) to {len(parameters)} (the parameters screened)")
     windows, _ = output_windows(cfg)
-    names = [LOSS] + [w.id for w in windows]
+    names = [LOSS, *LOSS_GROUPS] + [w.id for w in windows]
     if cfg.sobol.select_by not in (*names, "any"):
         raise ConfigError(f"sobol.select_by: '{cfg.sobol.select_by}' is not an output of this "
                           f"run; accepted: {', '.join(names)}, any")

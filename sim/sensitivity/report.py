@@ -54,15 +54,20 @@ def markdown(cfg: Any, res: dict, top_rows: int = 20) -> str:
         f"{res['morris_runs']} for Morris, {res['sobol_runs']} for Sobol.",
         "",
         f"Outputs: `loss` (the calibration loss over the {res['n_loss_figures']} weighted "
-        "reported figures inside the run) and homicides per day in national units over the "
+        "figures inside the run), the losses over one kind of figure each ("
+        + ", ".join(f"`{o}`" for o in res["outputs"] if o.startswith("loss_")) + "; "
+        + ("all losses as log10, " if cfg.log_loss else "")
+        + "sim.sensitivity.config.LOSS_GROUPS) and homicides per day in national units over the "
         "whole run (`homicides_mean`) and in each policy period "
         + (", ".join(f"`{w.id}` ({w.start}..{w.end})" for w in res["windows"][1:])
            or "(none inside the run)") + ".",
         "",
-        f"Ranges: for a configured value d > 0, [d/2, 2d] clipped to the accepted values, "
-        "log-uniform; for d = 0, linear [0, upper bound or 1]. mu* and sigma are per unit of "
-        "that (log-)range, so they compare across parameters; mu*/max is mu* over the largest "
-        "mu* of the output.",
+        ("Ranges: the priors of `params` (conf/priors/sources.yaml in `sensitivity=sources`), "
+         "uniform or log-uniform. " if not cfg.auto_ranges else
+         "Ranges: for a configured value d > 0, [d/2, 2d] clipped to the accepted values, "
+         "log-uniform; for d = 0, linear [0, upper bound or 1]. ")
+        + "mu* and sigma are per unit of that (log-)range, so they compare across parameters; "
+        "mu*/max is mu* over the largest mu* of the output.",
         "",
         f"## Morris screening: {len(parameters)} parameters, {cfg.morris.trajectories} "
         f"trajectories, {cfg.morris.levels} levels",

@@ -6,8 +6,9 @@ import dataclasses
 import sys
 from typing import Any, Mapping, Sequence
 
-from sim.config import Config
-from sim.sensitivity.config import LOSS
+from sim.config import Config, parse_date
+from sim.dates import Period
+from sim.sensitivity.config import LOSS, LOSS_GROUPS
 from sim.sensitivity.design import loss_figures
 
 
@@ -20,12 +21,20 @@ class Evaluator:
     """Runs parameter sets (seeds x samples) on a process pool, reduced to the outputs."""
 
     def __init__(self, base: Config, windows: Sequence, seeds: Sequence[int], scale: float,
-                 workers: int) -> None:
+                 workers: int, log_loss: bool = False) -> None:
+        self.log_loss = bool(log_loss)
         self.base = base
         self.loss_figures = loss_figures()
         self.windows = list(windows)
         self.figures = tuple(self.loss_figures) + tuple(self.windows)
-        self.outputs = [LOSS] + [w.id for w in self.windows]
+        # each group's figures as positions among the loss figures (a share's total is of its series)
+        run = Period(parse_date(base.start, "start"), parse_date(base.end, "end"))
+        self.groups = {name: [k for k, f in enumerate(self.loss_figures) if f.series in series]
+                       for name, series in LOSS_GROUPS.items()}
+        self.groups = {name: idx for name, idx in self.groups.items()  # with a figure in the run
+                       if any(run.covers(self.loss_figures[k].first_day, self.loss_figures[k].last_day)
+                              for k in idx)}
+        self.outputs = [LOSS, *self.groups] + [w.id for w in self.windows]
         self.seeds = list(seeds)
         self.scale = float(scale)
         self.workers = int(workers)
@@ -93,7 +102,12 @@ class Evaluator:
         out = np.empty((len(samples), len(self.outputs)))
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # figures outside the run: NaN
+            n_groups = len(self.groups)
             for i in range(len(samples)):
                 out[i, 0] = fit_of(self.loss_figures, raw[i, :, :n_loss]).loss
-                out[i, 1:] = np.nanmean(raw[i, :, n_loss:], axis=0)
+                for g, idx in enumerate(self.groups.values(), start=1):
+                    out[i, g] = fit_of([self.loss_figures[k] for k in idx], raw[i][:, idx]).loss
+                out[i, 1 + n_groups:] = np.nanmean(raw[i, :, n_loss:], axis=0)
+            if self.log_loss:  # a loss is >= 0; a perfect 0 is floored at 1e-3
+                out[:, :1 + n_groups] = np.log10(np.maximum(out[:, :1 + n_groups], 1e-3))
         return out
