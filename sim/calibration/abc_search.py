@@ -272,10 +272,17 @@ def _particles(history, parameters: Sequence[Parameter]) -> pd.DataFrame:
     return out
 
 
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The smallest value with at least half the weight at or below it."""
+    order = np.argsort(values, kind="stable")
+    cdf = np.cumsum(weights[order]) / weights.sum()
+    return float(values[order][min(int(np.searchsorted(cdf, 0.5)), len(values) - 1)])
+
+
 def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_seed: int,
             population_size: int = 100, max_populations: int = 8, min_epsilon: float = 0.0,
             progress: Callable[[int, int, float], None] | None = None, fresh_seeds: bool = False,
-            final_population_size: int | None = None) -> SearchResult:
+            final_population_size: int | None = None, point: str = "best") -> SearchResult:
     """Run (or resume) the ABC-SMC run `name` stored in `out/abc.db`.
 
     Stops after the generation that brings the simulations to `budget`, after
@@ -284,7 +291,10 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
     `best` being the lowest loss of that generation. `best` of the result is the particle of
     the last generation with the lowest loss; `posterior` is the last generation, weighted.
     With `fresh_seeds` each proposal runs seeds of its own (see _LossModel); the generation
-    `max_populations - 1` has `final_population_size` particles when it is given.
+    `max_populations - 1` has `final_population_size` particles when it is given. With
+    `point="median"` the result's `best` is the posterior's weighted median of each parameter
+    (and `best_loss` the median loss of the last generation) instead of its best particle,
+    whose low loss is partly a lucky draw of seeds when the seeds are fresh.
     """
     if budget < 1 or population_size < 1 or max_populations < 1:
         raise ValueError(f"abc: budget {budget}, population_size {population_size} and "
@@ -360,8 +370,14 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
     history_df.insert(0, "number", np.arange(len(history_df)))
     last = particles[particles["generation"] == particles["generation"].max()]
     posterior = last[["weight", *keys]].reset_index(drop=True)
-    best_row = last.iloc[int(np.argmin(last["loss"].to_numpy()))]
-    return SearchResult(method="abc", best={k: float(best_row[k]) for k in keys},
-                        best_loss=float(best_row["loss"]), history=history_df,
+    if point == "median":
+        w = last["weight"].to_numpy(dtype=float)
+        best = {k: weighted_median(last[k].to_numpy(dtype=float), w) for k in keys}
+        best = {p.key: (float(round(best[p.key])) if p.integer else best[p.key]) for p in parameters}
+        best_loss = weighted_median(last["loss"].to_numpy(dtype=float), w)
+    else:
+        best_row = last.iloc[int(np.argmin(last["loss"].to_numpy()))]
+        best, best_loss = {k: float(best_row[k]) for k in keys}, float(best_row["loss"])
+    return SearchResult(method="abc", best=best, best_loss=best_loss, history=history_df,
                         posterior=posterior,
                         elapsed_s=time.perf_counter() - t0, resumed=resumed)

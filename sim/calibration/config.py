@@ -69,6 +69,7 @@ class AbcConfig:
     fresh_seeds: bool = False
     # particles of the last generation (max_populations - 1), if more are wanted to draw from
     final_population_size: Optional[int] = None
+    point: str = "best"  # the calibrated values: "best" particle or the posterior's "median"
 
 
 @dataclass

@@ -69,6 +69,8 @@ def make_plan(cfg: CalibrateConfig) -> Plan:
         raise ConfigError(f"tolerance_weight: {cfg.tolerance_weight} is negative; accepted: >= 0")
     if cfg.method == "abc" and cfg.abc.population_size < 2:
         raise ConfigError("abc.population_size: too small; accepted: >= 2")
+    if cfg.abc.point not in ("best", "median"):
+        raise ConfigError(f"abc.point: '{cfg.abc.point}' is unknown; accepted: best, median")
     if cfg.abc.final_population_size is not None and cfg.abc.final_population_size < 2:
         raise ConfigError("abc.final_population_size: too small; accepted: >= 2, or null")
     if not cfg.name or any(c in cfg.name for c in "/\\ "):
@@ -148,7 +150,7 @@ def search(plan: Plan, progress: bool = True) -> SearchResult:
             result = run_abc(objective, plan.out, cfg.name, cfg.budget, cfg.sampler_seed,
                              cfg.abc.population_size, cfg.abc.max_populations, cfg.abc.min_epsilon,
                              progress=advance, fresh_seeds=cfg.abc.fresh_seeds,
-                             final_population_size=cfg.abc.final_population_size)
+                             final_population_size=cfg.abc.final_population_size, point=cfg.abc.point)
     bar.close()
     return result
 
