@@ -13,6 +13,13 @@ question as answer.md and answer.json: totals over the question's window per sce
 differences paired by seed (same seed, same landscape and draws until the policies differ),
 each as a median with a 90 % interval over seeds. The answer is also copied into
 experiments/<study>/README.md between its ANSWER markers.
+
+With `--posterior NAME` (`record`: the calibration of record) each replicate runs at its own
+draw from that calibration's posterior (`sim-ensemble posterior=NAME`), the same draw and seed
+for every scenario of the study: the intervals then carry parameter and seed uncertainty
+together, and the answer lists the parameters its differences rest on (Spearman correlation
+of the paired difference with each drawn parameter, |rho| >= 0.3) and whether the calibration
+identified them (sim.posterior.identification).
 """
 
 from __future__ import annotations
@@ -115,12 +122,13 @@ def history_periods() -> dict[str, Period]:
     return policy_periods(compose([f"scenario={HISTORY}"]).scenario)
 
 
-def _job_table(sweep: Path, series: tuple[str, ...], windows: tuple[Window, ...], by: str | None = None) -> pd.DataFrame:
-    """One row per run (replicate of an ensemble job): scenario (with the `by` value), seed and
-    each series' total over each window (national units; NaN for a window the run does not
-    cover)."""
+def _job_table(sweep: Path, series: tuple[str, ...], windows: tuple[Window, ...], by: str | None = None,
+               drawn: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One row per run (replicate of an ensemble job): scenario (with the `by` value), seed,
+    the values of the `drawn` parameters it ran with (from params.parquet), and each series'
+    total over each window (national units; NaN for a window the run does not cover)."""
     from sim.compare import find_jobs, read_config
-    from sim.ensemble_tables import RUNS, iter_replicates
+    from sim.ensemble_tables import PARAMS, RUNS, iter_replicates, read_params
 
     periods = history_periods()
     rows = []
@@ -128,9 +136,12 @@ def _job_table(sweep: Path, series: tuple[str, ...], windows: tuple[Window, ...]
         keys = ["scenario.name", "model.scale", *([by] if by else [])]
         cfg = read_config(job / ".hydra" / "config.yaml", keys)
         label = cfg["scenario.name"] + (f" {by.rsplit('.', 1)[-1]}={cfg[by]}" if by else "")
+        params = read_params(job / PARAMS).set_index("seed") if drawn else None
         for _, seed, days, values in iter_replicates(job / RUNS, series):
             run = Trajectory(pd.DataFrame({"date": days, **values}), float(cfg["model.scale"]))
             row = {"scenario": label, "seed": seed}
+            if params is not None:
+                row.update({k: float(params.loc[seed, k]) for k in drawn})
             for w in windows:
                 period = w.period(periods)
                 for s in series:
@@ -155,16 +166,44 @@ def _fmt(m: float, lo: float, hi: float) -> str:
     return f"{f(m)} ({f(lo)} to {f(hi)})"
 
 
-def answer(study: Study, table: pd.DataFrame, out: Path, seconds: float) -> dict:
+#: |Spearman rho| of a paired difference with a drawn parameter above which the answer rests on it.
+RESTS_ON = 0.3
+
+
+def _rests_on(diff: pd.Series, draws: pd.DataFrame, identified: Mapping[str, bool]) -> list[dict]:
+    """The drawn parameters a paired difference moves with, strongest first."""
+    out = []
+    for key in draws.columns:
+        rho = diff.corr(draws[key], method="spearman")
+        if np.isfinite(rho) and abs(rho) >= RESTS_ON:
+            out.append({"parameter": key.removeprefix("model."), "rho": round(float(rho), 2),
+                        "identified": bool(identified.get(key.removeprefix("model."), False))})
+    return sorted(out, key=lambda r: -abs(r["rho"]))
+
+
+def answer(study: Study, table: pd.DataFrame, out: Path, seconds: float,
+           posterior: "object | None" = None) -> dict:
     """Per scenario the median and 90 % interval of each total; paired differences against the
-    reference scenario; written as answer.json and answer.md."""
-    columns = [c for c in table.columns if c not in ("scenario", "seed")]
+    reference scenario (and, with a posterior, the parameters they rest on); written as
+    answer.json and answer.md."""
+    drawn = [] if posterior is None else [k for k in posterior.keys if k in table.columns]
+    columns = [c for c in table.columns if c not in ("scenario", "seed", *drawn)]
+    identified: dict[str, bool] = {}
+    if posterior is not None:
+        from sim.posterior import calibration_priors, identification
+
+        ident = identification(posterior, calibration_priors(posterior))
+        identified = dict(zip(ident.parameter, ident.identified))
     result: dict = {"study": study.name, "question": study.question, "jobs": len(table),
                     "seeds": int(table.seed.nunique()) if len(table) else 0, "seconds": round(seconds, 1),
-                    "totals": {}, "differences": {}}
+                    "posterior": None if posterior is None else posterior.name,
+                    "totals": {}, "differences": {}, "rests_on": {}}
+    over = ("seeds, national units: seed noise only, at the calibrated parameters" if posterior is None else
+            f"runs, each at its own draw from the posterior of calibration `{posterior.name}` and its own "
+            "seed, the same pairs for every scenario: parameter and seed uncertainty together; national units")
     lines = [f"**Question.** {study.question}", "",
-             f"{result['jobs']} runs ({result['seeds']} seeds per scenario); median and 90% interval over "
-             "seeds, national units.", "", "| scenario | " + " | ".join(columns) + " |",
+             f"{result['jobs']} runs ({result['seeds']} per scenario); median and 90% interval over {over}.",
+             "", "| scenario | " + " | ".join(columns) + " |",
              "|---|" + "---|" * len(columns)]
     for scenario, group in table.groupby("scenario", sort=True):
         stats = {c: _interval(group[c]) for c in columns}
@@ -180,6 +219,16 @@ def answer(study: Study, table: pd.DataFrame, out: Path, seconds: float) -> dict
             stats = {c: _interval(diff[c]) for c in columns}
             result["differences"][scenario] = {c: dict(zip(("median", "q05", "q95"), stats[c])) for c in columns}
             lines.append(f"| {scenario} - {study.reference} | " + " | ".join(_fmt(*stats[c]) for c in columns) + " |")
+            if drawn:
+                draws = ref[drawn].reindex(diff.index)
+                result["rests_on"][scenario] = {c: _rests_on(diff[c], draws, identified) for c in columns}
+        if result["rests_on"]:
+            lines.append("")
+        for scenario, per_column in result["rests_on"].items():
+            for c, found in per_column.items():
+                named = ", ".join(f"{r['parameter']} (rho {r['rho']:+.2f}, "
+                                  f"{'identified' if r['identified'] else 'NOT identified'})" for r in found)
+                lines.append(f"- {scenario}, {c}: rests on {named or f'no drawn parameter (|rho| < {RESTS_ON})'}.")
     fit = out / "fit_summary.csv"
     if study.name == "historical_replay" and fit.exists():
         summary = pd.read_csv(fit)
@@ -205,7 +254,8 @@ def _readme(study: Study, text: str) -> None:
         write_text(path, f"{head}{BEGIN}\n{text}{END}{tail}")
 
 
-def run(name: str, results: Path, seeds: int | None, scale: float | None, workers: int, k: int, n: int) -> dict:
+def run(name: str, results: Path, seeds: int | None, scale: float | None, workers: int, k: int, n: int,
+        posterior: str | None = None) -> dict:
     study = STUDIES[name]
     sweep = results / "sweeps" / "studies" / name
     out = results / name
@@ -216,6 +266,14 @@ def run(name: str, results: Path, seeds: int | None, scale: float | None, worker
         overrides.append(f"n={seeds}")
     if scale is not None:
         overrides.append(f"model.scale={scale}")
+    drawn: tuple[str, ...] = ()
+    post = None
+    if posterior is not None:
+        from sim.posterior import load_posterior
+
+        post = load_posterior(posterior)
+        overrides.append(f"posterior={posterior}")
+        drawn = post.keys
     print(f"[study {k}/{n}] {name}: ensembles", flush=True)
     t0 = time.perf_counter()
     subprocess.run([*SIM_ENSEMBLE, *overrides], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -224,9 +282,9 @@ def run(name: str, results: Path, seeds: int | None, scale: float | None, worker
 
     if compare([str(sweep), "--out", str(out), "--no-progress", *(["--by", study.by] if study.by else [])]) != 0:
         raise SystemExit(f"{name}: sim-compare failed")
-    table = _job_table(sweep, study.series, study.windows, study.by)
+    table = _job_table(sweep, study.series, study.windows, study.by, drawn)
     write_csv(table.sort_values(["scenario", "seed"]), out / "runs.csv")
-    result = answer(study, table, out, time.perf_counter() - t0)
+    result = answer(study, table, out, time.perf_counter() - t0, post)
     if results.resolve() == (ROOT / "results").resolve() and seeds is None and scale is None:
         _readme(study, (out / "answer.md").read_text(encoding="utf-8"))
     print(f"[study {k}/{n}] {name}: done in {result['seconds']:.0f} s -> {out}", flush=True)
@@ -240,13 +298,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=None, help="model scale (default: the preset's)")
     parser.add_argument("--workers", type=int, default=2, help="processes per ensemble (default 2)")
     parser.add_argument("--results", type=Path, default=ROOT / "results")
+    parser.add_argument("--posterior", default=None,
+                        help="draw each replicate's parameters from this calibration's posterior "
+                             "(record: the calibration of record); default: the calibrated values")
     args = parser.parse_args(argv)
     names = args.studies or list(STUDIES)
     unknown = [s for s in names if s not in STUDIES]
     if unknown:
         parser.error(f"unknown study {', '.join(unknown)}; accepted: {', '.join(STUDIES)}")
     for k, name in enumerate(names, 1):
-        run(name, args.results, args.seeds, args.scale, args.workers, k, len(names))
+        run(name, args.results, args.seeds, args.scale, args.workers, k, len(names), args.posterior)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ parameter and seed uncertainty together without the noise of unpaired draws, and
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,3 +117,51 @@ def draw_indices(posterior: Posterior, seed: int, rows: range) -> np.ndarray:
     cdf[-1] = 1.0  # rounding must not leave a uniform above the last particle
     return np.minimum(np.searchsorted(cdf, u, side="right"), len(posterior) - 1)
 
+
+
+#: A parameter is identified when its posterior's 90 % interval is at most this share of its
+#: prior's (on the prior's scale: log for a log-uniform prior).
+IDENTIFIED_WIDTH = 0.5
+
+
+def _quantiles(values: np.ndarray, weights: np.ndarray, qs=(0.05, 0.5, 0.95)) -> list[float]:
+    order = np.argsort(values, kind="stable")
+    cdf = np.cumsum(weights[order])
+    return [float(values[order][min(int(np.searchsorted(cdf, q)), len(values) - 1)]) for q in qs]
+
+
+def identification(posterior: Posterior, priors: dict[str, dict]) -> "pd.DataFrame":
+    """Per parameter: prior range, posterior 5/50/95 % quantiles, the width ratio (posterior
+    90 % interval over the prior's, on the prior's scale) and whether it is identified.
+    `priors` maps keys to {low, high, log} (a calibration's summary.json "parameters")."""
+    import pandas as pd
+
+    rows = []
+    for k, key in enumerate(posterior.keys):
+        prior = priors.get(key)
+        if prior is None:
+            raise ConfigError(f"posterior: {posterior.path}: no prior for {key} in the calibration's summary")
+        q05, q50, q95 = _quantiles(posterior.values[:, k], posterior.weights)
+        scale = (lambda x: math.log(x)) if prior.get("log") else (lambda x: x)
+        if prior.get("log"):
+            lo, hi = math.log(prior["low"]), math.log(prior["high"])
+        else:
+            lo, hi = prior["low"], prior["high"]
+        width = (scale(q95) - scale(q05)) / (0.9 * (hi - lo)) if hi > lo else math.nan
+        rows.append({"parameter": key.removeprefix("model."), "prior_low": prior["low"],
+                     "prior_high": prior["high"], "log": bool(prior.get("log")), "q05": q05,
+                     "median": q50, "q95": q95, "width_ratio": width,
+                     "identified": bool(width <= IDENTIFIED_WIDTH)})
+    return pd.DataFrame(rows)
+
+
+def calibration_priors(posterior: Posterior) -> dict[str, dict]:
+    """The priors of the calibration a posterior comes from (its summary.json beside it)."""
+    import json
+
+    path = posterior.path.parent / "summary.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["parameters"]
+    except (OSError, ValueError, KeyError):
+        raise ConfigError(f"posterior: {path}: missing or without 'parameters'; accepted: the "
+                          "summary.json sim-calibrate writes beside posterior.csv") from None
