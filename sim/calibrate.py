@@ -72,9 +72,18 @@ def register() -> None:
     register_calibration()
 
 
+def _terminate(signum, frame) -> None:
+    # SIGTERM unwinds like an interruption: the worker pools shut down (`with objective:`) and
+    # the stored search stays resumable; the default action would orphan the workers.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    import signal
+
     from sim.run import _one_line, precheck
 
+    signal.signal(signal.SIGTERM, _terminate)
     register()
     args = sys.argv[1:]
     if not any(a.startswith("-") for a in args):
