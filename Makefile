@@ -32,6 +32,17 @@ app: $(STAMP)
 studies: $(STAMP)
 	$(PY) experiments/studies.py
 
+## the calibration of record from scratch (docs/CALIBRATION.md, issue 14): screen the source
+## priors, list what they resolve, fit the ABC posterior (resumes from its abc.db), make its
+## posterior medians the defaults, regenerate the ODD tables
+.PHONY: calibrate
+calibrate: $(STAMP)
+	$(VENV)/bin/sim-sensitivity sensitivity=sources
+	$(PY) -m sim.sensitivity.resolved results/sensitivity/sources
+	$(VENV)/bin/sim-calibrate calibration=record
+	$(PY) -m sim.calibration.apply results/calibration/record/calibrated.yaml
+	$(PY) -m sim.docs
+
 ## time national-scale runs of 2011-2017 (historical_2017) and of 2011-2024 (historical) against a
 ## Mesa reference, and the whole sim-run command of 2011-2017; one JSON line each
 bench: $(STAMP)

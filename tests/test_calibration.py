@@ -372,3 +372,29 @@ def test_unknown_key_lists_the_keys_of_its_own_section(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("sim-calibrate: config error: optuna.foo: unknown key; accepted: "
                                    "n_startup_trials, multivariate, reselect_top, reselect_seeds")
+
+
+def test_the_record_calibration_frees_what_the_screening_resolved():
+    """conf/calibration/record.yaml lists its free parameters; they must hold every parameter
+    the committed screening resolved (python -m sim.sensitivity.resolved), each with a source
+    prior, so the preset cannot drift from the analysis that chose them."""
+    import yaml
+
+    record = yaml.safe_load((ROOT / "conf" / "calibration" / "record.yaml").read_text())
+    priors = yaml.safe_load((ROOT / "conf" / "priors" / "sources.yaml").read_text())["params"]
+    resolved = pd.read_csv(ROOT / "results" / "sensitivity" / "sources" / "resolved.csv")
+    assert set(resolved.parameter) <= set(record["free"])
+    assert all(name.split(".")[1] in priors[name.split(".")[0]] for name in record["free"])
+
+
+def test_prior_medians_model_is_the_medians_of_the_source_priors(tmp_path):
+    from sim.calibration.prior_medians import OUT, PRIORS, main, medians
+
+    got = medians({"border": {"kill_rate": {"low": 1e-5, "high": 1e-3, "log": True}},
+                   "truce": {"comfort_weight": {"low": 0.0, "high": 1.0}},
+                   "territory": {"split_members": {"low": 100, "high": 2000, "log": True}}})
+    assert got == {"border": {"kill_rate": 1e-4}, "truce": {"comfort_weight": 0.5},
+                   "territory": {"split_members": 447}}
+    # the committed preset is what the command writes from the committed priors
+    main([str(PRIORS), str(tmp_path / "m.yaml")])
+    assert (tmp_path / "m.yaml").read_text() == OUT.read_text()

@@ -212,10 +212,21 @@ def _sampler_class():
 # ------------------------------------------------------------------ stored runs
 
 
+def _fingerprint(objective: Objective) -> str:
+    """A digest of the model the free parameters are set on (every other value and the
+    scenario): a run resumed on another base model would mix losses that do not compare."""
+    import dataclasses
+    import hashlib
+    import json
+
+    base = dataclasses.asdict(objective.base)
+    return hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def _scoring(objective: Objective, fresh_seeds: bool = False) -> dict:
     """What the losses of a run were scored on; stored with it and compared on resume."""
     out = {"figures": [f.id for f in objective.figures], "seeds": [int(s) for s in objective.seeds],
-           "scale": float(objective.scale)}
+           "scale": float(objective.scale), "model": _fingerprint(objective)}
     if fresh_seeds:  # only then, so that runs stored before the option still resume
         out["fresh_seeds"] = True
     return out
@@ -243,7 +254,9 @@ def _stored_run(db: str, path: Path, name: str, spec: list[tuple], scoring: dict
             raise ValueError(f"{path}: the stored ABC run '{name}' frees other parameters or "
                              f"priors ({frees}); use another name or delete it")
         stored_scoring = meta.get("scoring", scoring)
-        if stored_scoring != scoring:
+        # a key the stored run predates (the model digest) is not compared
+        differs = [k for k in scoring if k in stored_scoring and stored_scoring[k] != scoring[k]]
+        if differs or ("fresh_seeds" in stored_scoring) != ("fresh_seeds" in scoring):
             diff = ", ".join(f"{k} {stored_scoring.get(k)}" for k in scoring
                              if stored_scoring.get(k) != scoring[k])
             raise ValueError(f"{path}: the stored ABC run '{name}' scored other {diff}; "
