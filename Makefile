@@ -39,6 +39,7 @@ studies: $(STAMP)
 calibrate: $(STAMP)
 	$(VENV)/bin/sim-sensitivity sensitivity=sources
 	$(PY) -m sim.sensitivity.resolved results/sensitivity/sources
+	$(PY) -m sim.calibration.prior_medians
 	$(VENV)/bin/sim-calibrate calibration=record
 	$(PY) -m sim.calibration.apply results/calibration/record/calibrated.yaml
 	$(PY) -m sim.docs

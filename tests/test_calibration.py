@@ -398,3 +398,6 @@ def test_prior_medians_model_is_the_medians_of_the_source_priors(tmp_path):
     # the committed preset is what the command writes from the committed priors
     main([str(PRIORS), str(tmp_path / "m.yaml")])
     assert (tmp_path / "m.yaml").read_text() == OUT.read_text()
+    before = PRIORS.parent / "before_2016.yaml"
+    main([str(before), str(tmp_path / "b.yaml"), "prior_medians"])
+    assert (tmp_path / "b.yaml").read_text() == (OUT.parent / "prior_medians_before_2016.yaml").read_text()
