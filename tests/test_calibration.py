@@ -385,6 +385,8 @@ def test_the_record_calibration_frees_what_the_screening_resolved():
     resolved = pd.read_csv(ROOT / "results" / "sensitivity" / "sources" / "resolved.csv")
     assert set(resolved.parameter) <= set(record["free"])
     assert all(name.split(".")[1] in priors[name.split(".")[0]] for name in record["free"])
+    sobol = yaml.safe_load((ROOT / "conf" / "sensitivity" / "sobol_record.yaml").read_text())
+    assert sobol["free"] == record["free"] and sobol["sobol"]["top"] == len(record["free"])
 
 
 def test_prior_medians_model_is_the_medians_of_the_source_priors(tmp_path):

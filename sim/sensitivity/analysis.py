@@ -98,9 +98,11 @@ def sobol_table(parameters, defaults, Y, outputs, seed) -> "pd.DataFrame":
                                             num_resamples=1000, conf_level=0.95,
                                             seed=np.random.default_rng(seed))
         for k, p in enumerate(parameters):
+            s1, s1c, st, stc = (float(res[key][k]) for key in ("S1", "S1_conf", "ST", "ST_conf"))
             rows.append({"output": output, **_describe(p, defaults[k]),
-                         "S1": float(res["S1"][k]), "S1_conf": float(res["S1_conf"][k]),
-                         "ST": float(res["ST"][k]), "ST_conf": float(res["ST_conf"][k])})
+                         "S1": s1, "S1_conf": s1c, "ST": st, "ST_conf": stc,
+                         # an index is resolved when its 95 % interval is narrower than itself
+                         "S1_resolved": bool(s1c < abs(s1)), "ST_resolved": bool(stc < abs(st))})
     return pd.DataFrame(rows)
 
 

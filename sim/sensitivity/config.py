@@ -56,6 +56,7 @@ class SensitivityConfig(Config):
     exclude: list[str] = field(default_factory=list)  # sections or section.name left out
     params: FreeParams = field(default_factory=FreeParams)  # type: ignore[valid-type]
     auto_ranges: bool = True  # false: only the parameters of `params` (e.g. conf/priors/sources.yaml)
+    free: list[str] = field(default_factory=list)  # of `params`, only these ("section.name"); empty: all
     # the loss outputs as log10: over wide priors a few runs miss by orders of magnitude, and on
     # the raw loss their elementary effects would rank every parameter they happen to move
     log_loss: bool = False

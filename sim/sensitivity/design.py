@@ -70,6 +70,12 @@ def mechanism_parameters(cfg: Any) -> list[Parameter]:
     params = dataclasses.asdict(cfg.params) if dataclasses.is_dataclass(cfg.params) \
         else OmegaConf.to_container(cfg.params)
     explicit = {p.key: p for p in free_parameters(params)} if any(params.values()) else {}
+    if cfg.free:
+        unknown = [n for n in cfg.free if f"model.{n}" not in explicit]
+        if unknown:
+            raise ConfigError(f"free: '{unknown[0]}' has no range in params; accepted: section.name "
+                              f"of a parameter of params ({len(explicit)} of them)")
+        explicit = {k: p for k, p in explicit.items() if k.removeprefix("model.") in set(cfg.free)}
     out: list[Parameter] = []
     for section, fields in parameter_fields().items():
         node = getattr(cfg.model, section)

@@ -122,7 +122,9 @@ def markdown(cfg: Any, res: dict, top_rows: int = 20) -> str:
         lines += [f"## Sobol indices: {len(sel)} parameters, n = {cfg.sobol.n} base samples",
                   "",
                   "First-order (S1) and total (ST) indices, 95% confidence half-widths; the "
-                  "other parameters at their configured values. All outputs in `sobol.csv`.",
+                  "other parameters at their configured values. An index whose half-width is "
+                  "not smaller than the index itself is *unresolved* (shown in italics; "
+                  "`S1_resolved`, `ST_resolved` in `sobol.csv`). All outputs in `sobol.csv`.",
                   ""]
         head = ["parameter"] + [f"{k} {_short(o)}" for o in outputs for k in ("S1", "ST")]
         lines.append("| " + " | ".join(head) + " |")
@@ -132,8 +134,9 @@ def markdown(cfg: Any, res: dict, top_rows: int = 20) -> str:
             cells = [name]
             for o in outputs:
                 row = sobol_by_output[o].loc[name]
-                cells += [f"{_fmt(row.S1, 2)} ± {_fmt(row.S1_conf, 2)}",
-                          f"{_fmt(row.ST, 2)} ± {_fmt(row.ST_conf, 2)}"]
+                for k in ("S1", "ST"):
+                    cell = f"{_fmt(row[k], 2)} ± {_fmt(row[k + '_conf'], 2)}"
+                    cells.append(cell if row[k + "_resolved"] else f"*{cell}*")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         share = dict(zip(outputs, res.get("noise_share", [math.nan] * len(outputs))))
