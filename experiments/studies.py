@@ -306,6 +306,15 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [s for s in names if s not in STUDIES]
     if unknown:
         parser.error(f"unknown study {', '.join(unknown)}; accepted: {', '.join(STUDIES)}")
+    if args.posterior is not None:  # before any ensemble: a missing posterior is one line
+        from sim.config import ConfigError
+        from sim.posterior import load_posterior
+
+        try:
+            load_posterior(args.posterior)
+        except ConfigError as exc:
+            print(f"studies.py: config error: {exc}", file=sys.stderr)
+            sys.exit(2)
     for k, name in enumerate(names, 1):
         run(name, args.results, args.seeds, args.scale, args.workers, k, len(names), args.posterior)
 

@@ -125,15 +125,18 @@ def _posterior(cfg: EnsembleConfig):
     return load_posterior(cfg.posterior)
 
 
-def replicates(cfg: EnsembleConfig) -> list[Replicate]:
-    """Seeds seed .. seed+n-1, at the configured parameters or at draws from the posterior."""
+def replicates(cfg: EnsembleConfig, fixed: frozenset[str] = frozenset()) -> list[Replicate]:
+    """Seeds seed .. seed+n-1, at the configured parameters or at draws from the posterior;
+    a key in `fixed` (set on the command line, e.g. the value a sweep varies) keeps its
+    configured value instead of the draw's."""
     if cfg.posterior is None:
         return [Replicate(r, cfg.seed + r) for r in range(cfg.n)]
     from sim.posterior import draw_indices
 
     posterior = _posterior(cfg)
     draws = draw_indices(posterior, cfg.seed, range(cfg.n))
-    return [Replicate(r, cfg.seed + r, posterior.overrides(int(i)), int(i)) for r, i in enumerate(draws)]
+    return [Replicate(r, cfg.seed + r, {k: v for k, v in posterior.overrides(int(i)).items() if k not in fixed},
+                      int(i)) for r, i in enumerate(draws)]
 
 
 def _replace(node: Any, path: list[str], value: Any, key: str) -> Any:
@@ -253,7 +256,8 @@ def _terminate(signum, frame) -> None:
     raise SystemExit(128 + signum)  # unwinds through the clean-up below, unlike the default
 
 
-def run_ensemble(cfg: EnsembleConfig, out: Path, progress: bool = True, label: str = "") -> dict:
+def run_ensemble(cfg: EnsembleConfig, out: Path, progress: bool = True, label: str = "",
+                 fixed: frozenset[str] = frozenset()) -> dict:
     """Run the ensemble and write its outputs into `out` (see the module docstring)."""
     import numpy as np
     from tqdm import tqdm
@@ -265,7 +269,7 @@ def run_ensemble(cfg: EnsembleConfig, out: Path, progress: bool = True, label: s
 
     t0 = time.perf_counter()
     figures = load_reported()  # before the runs: a broken reported.csv should not cost them
-    reps = replicates(cfg)
+    reps = replicates(cfg, fixed)
     workers = min(cfg.workers, len(reps))
     base = simulation_config(cfg)
     out.mkdir(parents=True, exist_ok=True)
@@ -344,7 +348,14 @@ def app(cfg: DictConfig) -> float:
     log.info("overrides: %s", " ".join(hc.overrides.task) or "(none)")
     log.info("%d replicates, seeds %d..%d, %d workers", typed.n, typed.seed, typed.seed + typed.n - 1,
              typed.workers)
-    result = run_ensemble(typed, Path(hc.runtime.output_dir), progress=typed.output.progress, label=job)
+    # a key set on the command line (or by the sweep of this job) wins over a posterior's draw
+    fixed = frozenset(o.split("=", 1)[0].lstrip("+~") for o in hc.overrides.task if "=" in o)
+    if typed.posterior is not None:
+        held = sorted(fixed & set(_posterior(typed).keys))
+        if held:
+            log.info("posterior keys held at their configured values: %s", ", ".join(held))
+    result = run_ensemble(typed, Path(hc.runtime.output_dir), progress=typed.output.progress, label=job,
+                          fixed=fixed)
     return float(result["seconds"])
 
 

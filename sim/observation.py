@@ -204,16 +204,14 @@ def fit_values(
 def _deviance(figure: ReportedFigure, value: float | None, values: dict[str, float | None],
               by_id: dict[str, ReportedFigure]) -> float | None:
     """The figure's half-deviance; a nested figure's is that of its share of the enclosing
-    figures (which must be among those compared: sim.reported.check_nesting keeps them
-    together in the data, sim.calibration.holdout in a split), or its own when their windows
-    are not all simulated (then nothing is counted twice)."""
+    figures, or its own when they are not all compared and simulated (a run that ends inside
+    a total's window): then nothing is counted twice."""
     if not figure.nested_in or value is None:
         return half_deviance(figure, value)
-    missing = [i for i in figure.nested_in if i not in by_id]
-    if missing:
-        raise ValueError(f"figure {figure.id!r} is nested in {missing[0]!r}, which is not compared")
-    outer = [values[i] for i in figure.nested_in]
-    if any(v is None for v in outer):  # the total is outside the run: the figure stands alone
+    outer = [values.get(i) for i in figure.nested_in]
+    if any(v is None for v in outer):
+        # the total is outside the run or not among the figures compared: nothing is counted
+        # twice, and the figure stands alone
         return half_deviance(figure, value)
     return share_half_deviance(figure, value, sum(by_id[i].as_total(v) for i, v in zip(figure.nested_in, outer)),
                                sum(by_id[i].window_days_total for i in figure.nested_in))

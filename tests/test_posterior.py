@@ -111,3 +111,17 @@ def test_a_lever_size_reaches_its_policy_after_composition(tmp_path):
     killed = {v: run_series(run, {key: v}, 0, 0.05).query("date >= '2014-06-01'")["security_vs_gang"].sum()
               for v in (1.0, 20.0)}
     assert killed[20.0] > 2 * killed[1.0]
+
+
+def test_a_key_set_on_the_command_line_wins_over_the_draw(tmp_path):
+    """A sweep over a parameter the posterior also draws (the leader_control study sweeps the
+    cliques' obedience) keeps the swept value in every replicate."""
+    path = write_posterior(tmp_path / "p.csv", [1, 1], [2e-5, 8e-4])
+    out = tmp_path / "ens"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.ensemble", f"posterior={path}", f"{KEY}=3e-4", "n=4", "workers=1",
+         "model.scale=0.02", "end=2011-02-28", "output.figures=false", "output.progress=false",
+         f"hydra.run.dir={out}"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    params = read_params(out / "params.parquet")
+    assert (params[KEY] == 3e-4).all() and params["posterior_particle"].nunique() == 2

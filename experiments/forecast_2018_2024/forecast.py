@@ -184,9 +184,14 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if (args.out / "quantiles.csv").exists():
         ap.error(f"{args.out} already holds a forecast, kept as it was made; accepted: --out another folder")
+    from sim.config import ConfigError
     from sim.posterior import load_posterior
 
-    posterior = load_posterior(args.posterior)  # a missing posterior fails before any run
+    try:
+        posterior = load_posterior(args.posterior)  # a missing posterior fails before any run
+    except ConfigError as exc:
+        print(f"forecast.py: config error: {exc}", file=sys.stderr)
+        sys.exit(2)
     made = dt.date.today().isoformat()
     run_ensemble(args.posterior, args.n, args.seed, args.workers, args.scale, args.ensemble)
     quantiles, annual = tables(monthly(args.ensemble))
