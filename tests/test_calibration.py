@@ -321,6 +321,10 @@ def test_abc_cli_writes_a_posterior(tmp_path):
     assert post["weight"].sum() == pytest.approx(1.0)
     assert post["model.border.kill_rate"].between(5e-5, 8e-4).all()
     assert (out / "abc.db").exists() and (out / "parameters.png").exists()
+    # the report weighs the distance's seed noise against its spread across the posterior
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["distance_noise_sd_at_point"] > 0 and summary["distance_sd_across_posterior"] >= 0
+    assert summary["noise_runs"] == 16 and "Monte Carlo SD at the calibrated point" in (out / "summary.md").read_text()
 
 
 BAD = [

@@ -38,6 +38,8 @@ from sim.reported import ReportedFigure, check_reported, load_reported
 
 #: Report ensembles use seeds from here on, apart from the search's seeds 0, 1, ...
 REPORT_SEED = 1000
+#: ABC: runs at the calibrated point that measure the distance's Monte Carlo noise, and their seeds.
+NOISE_RUNS, NOISE_SEED = 16, 2000
 
 
 @dataclass(frozen=True)
@@ -291,13 +293,28 @@ def report(plan: Plan, result: SearchResult, progress: bool = True) -> dict[str,
 
     noise = loss_noise(plan, per_after) if result.posterior is None else 0.0
     ranges = intervals(plan, result, noise)
+    abc_noise: dict[str, float] = {}
+    if result.posterior is not None and len(result.posterior):
+        # is the posterior shaped by the figures or by the seeds? The Monte Carlo SD of the
+        # distance (a mean of `seeds` runs) at the calibrated point, from NOISE_RUNS fresh runs,
+        # against the spread of the distance across the last generation's particles
+        point = [(dict(result.best), s) for s in range(NOISE_SEED, NOISE_SEED + NOISE_RUNS)]
+        per_point, _, _ = ensemble(cfg, point, cfg.scale, plan.figures, cfg.workers)
+        last = result.history[result.history["generation"] == result.history["generation"].max()]
+        w = result.posterior["weight"].to_numpy(dtype=float)
+        losses = last["loss"].to_numpy(dtype=float)
+        mean = float(np.sum(w * losses))
+        abc_noise = {"distance_noise_sd_at_point": loss_noise(plan, per_point),
+                     "distance_sd_across_posterior": float(np.sqrt(np.sum(w * (losses - mean) ** 2))),
+                     "distance_median_across_posterior": float(np.median(losses)),
+                     "noise_runs": NOISE_RUNS}
     summary: dict[str, Any] = {
         "name": cfg.name, "method": result.method, "budget": cfg.budget, "evaluations": result.n_evaluations,
         "seeds_per_trial": cfg.seeds, "search_scale": cfg.scale, "report_scale": cfg.report_scale,
         "ensemble": cfg.ensemble, "elapsed_s": round(result.elapsed_s, 1), "resumed": result.resumed,
         "search_loss_first": float(result.history["loss"].iloc[0]) if len(result.history) else None,
         "search_loss_best": float(result.history["loss"].min()) if len(result.history) else None,
-        "search_loss_chosen": result.best_loss, "search_loss_noise_sd": noise,
+        "search_loss_chosen": result.best_loss, "search_loss_noise_sd": noise, **abc_noise,
         "loss_before": fitted_loss(fit_before), "loss_after": fitted_loss(fit_after),
         "loss_before_all": fit_before.loss, "loss_after_all": fit_after.loss,
         "within_before": fit_before.n_within, "within_after": fit_after.n_within, "n_figures": len(plan.figures),
@@ -332,6 +349,13 @@ def report(plan: Plan, result: SearchResult, progress: bool = True) -> dict[str,
           f"- figures within tolerance: {fit_before.n_within} before, {fit_after.n_within} after, of {len(plan.figures)}",
           *([f"- searched loss: likelihood + {cfg.tolerance_weight:g} x squared misses beyond the tolerance bands "
              f"({fit_before.excess:.2f} before, {fit_after.excess:.2f} after)"] if cfg.tolerance_weight > 0 else []),
+          *([f"- the distance's Monte Carlo SD at the calibrated point ({cfg.seeds} run(s) a proposal, from "
+             f"{NOISE_RUNS} fresh runs): {abc_noise['distance_noise_sd_at_point']:.2f}, against an SD of "
+             f"{abc_noise['distance_sd_across_posterior']:.2f} across the posterior's particles (median "
+             f"{abc_noise['distance_median_across_posterior']:.2f}): "
+             + ("the seeds, not the figures, decide much of the posterior's spread"
+                if abc_noise["distance_noise_sd_at_point"] >= 0.5 * abc_noise["distance_sd_across_posterior"]
+                else "the figures decide more than the seeds")] if abc_noise else []),
           "", "## Targets", "",
           _markdown_table(targets, {"id": ("figure", False), "role": ("role", False), "reported": ("reported", False),
                                     "before": ("before", False), "before_error": ("error", True),
