@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,8 @@ def test_official_series_cover_official_md() -> None:
         assert sum(m.value for m in months) == years[year]
         assert all(m.weight == 1 for m in months) and figures[f"hom_{year}"].weight == 0
         assert [m.start.month for m in months] == list(range(1, 13)) and months[-1].end == date(year, 12, 31)
+        assert all((m.end + timedelta(days=1)).day == 1 and m.start.day == 1 for m in months)  # whole months
+        assert all(0.0 < m.error_sd <= 0.06 for m in months)  # the sources' spread, at most 6 %
     assert [figures[f"pol_{y}"].value for y in range(2011, 2018)] == [19, 16, 13, 39, 67, 47, 46]
     assert [figures[f"sec_kills_{y}"].value for y in range(2013, 2017)] == [27, 90, 285, 596]
     assert all(0 <= f.error_sd < 0.35 for f in figures.values())

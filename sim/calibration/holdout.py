@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Sequence
 
 import numpy as np
@@ -85,8 +85,7 @@ def naive_year(figure: ReportedFigure, fitted: Sequence[ReportedFigure]) -> floa
     of the series covers exactly that window (or for a trend or a ratio)."""
     if figure.kind in ("trend", "ratio"):
         return None
-    start = _year_before(figure.start)
-    end = _year_before(figure.end + timedelta(days=1)) - timedelta(days=1)  # a February ends on its 28th
+    start, end = _year_before(figure.start), _year_before(figure.end)  # 29 February: the 28th
     for f in fitted:
         if f.series == figure.series and f.start == start and f.end == end and f.kind not in ("trend", "ratio"):
             per_day = f.value / f.days if f.kind in ("total", "lower_bound_total", "upper_bound_total") else f.value
