@@ -38,7 +38,7 @@ studies: $(STAMP)
 .PHONY: calibrate
 calibrate: $(STAMP)
 	$(VENV)/bin/sim-sensitivity sensitivity=sources
-	$(PY) -m sim.sensitivity.resolved results/sensitivity/sources
+	$(PY) -m sim.sensitivity.resolved results/sensitivity/sources --top 16
 	$(PY) -m sim.calibration.prior_medians
 	$(VENV)/bin/sim-calibrate calibration=record
 	$(PY) -m sim.calibration.apply results/calibration/record/calibrated.yaml

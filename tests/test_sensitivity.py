@@ -204,16 +204,18 @@ def test_select_by_an_output_or_any():
 
 
 def test_resolved_needs_the_whole_interval_above_the_noise_floor():
-    from sim.sensitivity.resolved import resolved
+    from sim.sensitivity.resolved import resolved, widening
 
+    assert widening(1) == pytest.approx(1.0) and 1.9 < widening(320) < 2.0  # Bonferroni
     morris = pd.DataFrame({
         "output": ["loss"] * 3 + ["loss_stocks"] * 3 + ["homicides_mean"] * 3,
         "parameter": ["a", "b", "c"] * 3,
         "mu_star": [1.0, 1.0, 0.05, 0.5, 0.1, 0.0, 9.0, 9.0, 9.0],
-        "mu_star_conf": [0.5, 0.95, 0.01, 0.1, 0.05, 0.0, 0.1, 0.1, 0.1],
+        "mu_star_conf": [0.3, 0.7, 0.01, 0.1, 0.05, 0.0, 0.1, 0.1, 0.1],
         "noise_floor": [0.1] * 3 + [0.2] * 3 + [0.1] * 3,
     })
     table = resolved(morris)
-    # a: above on both losses; b's interval reaches below the floor; c under it; the
-    # homicide level is not a loss output
+    # 6 tests widen the intervals 1.35-fold: a is above the floor on both losses (1 - 0.40,
+    # 0.5 - 0.13); b's widened interval reaches below it (1 - 0.94); c is under it; the homicide
+    # level is not a loss output
     assert table.to_dict("list") == {"parameter": ["a"], "resolved_on": ["loss;loss_stocks"], "outputs": [2]}
