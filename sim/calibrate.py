@@ -27,8 +27,11 @@ log = logging.getLogger("sim.calibrate")
 def app(cfg: DictConfig) -> float:
     from sim.calibration.pipeline import run
 
+    from hydra.core.hydra_config import HydraConfig
+
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    summary = run(OmegaConf.to_object(cfg), progress=cfg.output.progress)
+    preset = HydraConfig.get().runtime.choices.get("model")  # the model beneath the free parameters
+    summary = run(OmegaConf.to_object(cfg), progress=cfg.output.progress, model_preset=preset)
     print(f"calibration {summary['name']} ({summary['method']}): loss on the fitted figures "
           f"{summary['loss_before']:.2f} -> {summary['loss_after']:.2f}; "
           f"{summary['within_before']} -> {summary['within_after']} of {summary['n_figures']} figures "

@@ -87,8 +87,10 @@ def validate_ensemble(cfg: EnsembleConfig) -> None:
                           f"accepted: seed + n - 1 <= {INT32_MAX}")
     if cfg.posterior is not None:  # every particle must configure: checked before any run
         from sim.config import validate
+        from sim.posterior import check_base_model
 
         posterior = _posterior(cfg)
+        check_base_model(posterior, cfg.model)
         base = simulation_config(cfg)
         for particle in range(len(posterior)):
             validate(configure(base, Replicate(0, cfg.seed, posterior.overrides(particle), particle)))

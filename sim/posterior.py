@@ -165,3 +165,33 @@ def calibration_priors(posterior: Posterior) -> dict[str, dict]:
     except (OSError, ValueError, KeyError):
         raise ConfigError(f"posterior: {path}: missing or without 'parameters'; accepted: the "
                           "summary.json sim-calibrate writes beside posterior.csv") from None
+
+
+def model_digest(model, exclude=()) -> str:
+    """A digest of a model config's numeric values, leaving out `exclude` (the keys a posterior
+    draws) and model.scale: equal digests, the same model beneath the draws."""
+    import hashlib
+    import json
+
+    from sim.ensemble_tables import numeric_leaves
+
+    skip = {"model.scale", *exclude}
+    values = {k: v for k, (_, v) in numeric_leaves(model).items() if k not in skip}
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_base_model(posterior: Posterior, model) -> None:
+    """ConfigError unless `model` is the one the posterior was fitted on, beneath the drawn
+    keys (when its calibration recorded it: summary.json's base_model_digest)."""
+    import json
+
+    try:
+        summary = json.loads((posterior.path.parent / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # a posterior file of one's own: nothing to compare with
+    digest = summary.get("base_model_digest")
+    if digest and digest != model_digest(model, posterior.keys):
+        preset = summary.get("model_preset") or "the one of its calibration"
+        raise ConfigError(f"posterior: '{posterior.name}' was fitted on model={preset}, and this model "
+                          f"differs in parameters it does not draw; accepted: model={preset} or "
+                          f"model=calibrated_{summary.get('name', posterior.name)}")

@@ -213,14 +213,21 @@ def _sampler_class():
 
 
 def _fingerprint(objective: Objective) -> str:
-    """A digest of the model the free parameters are set on (every other value and the
-    scenario): a run resumed on another base model would mix losses that do not compare."""
+    """A digest of what the free parameters are set on: the model's other values, the policies,
+    the scenario and the dates (not the output settings, which change no loss). A run resumed
+    on another base would mix losses that do not compare."""
     import dataclasses
     import hashlib
     import json
 
-    base = dataclasses.asdict(objective.base)
-    return hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    from sim.posterior import model_digest
+
+    base = objective.base
+    other = {k: dataclasses.asdict(getattr(base, k)) if dataclasses.is_dataclass(getattr(base, k))
+             else getattr(base, k) for k in ("scenario", "start", "end")}
+    other["policies"] = {name: dataclasses.asdict(p) for name, p in sorted(base.policies.items())}
+    other["model"] = model_digest(base.model, [p.key for p in objective.parameters])
+    return hashlib.sha256(json.dumps(other, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _scoring(objective: Objective, fresh_seeds: bool = False) -> dict:

@@ -250,11 +250,12 @@ def _markdown_table(df: pd.DataFrame, columns: dict[str, tuple[str, bool]]) -> s
     return "\n".join([head, rule, *body])
 
 
-def model_config_text(plan: Plan, result: SearchResult, note: str) -> str:
-    """A conf/model config: the defaults with the calibrated values on top."""
+def model_config_text(plan: Plan, result: SearchResult, note: str, base: str = "default") -> str:
+    """A conf/model config: the model preset the calibration ran on (`base`) with the
+    calibrated values on top."""
     lines = [f"# Calibrated by sim-calibrate (name {plan.cfg.name}, method {result.method}).",
              f"# {note}", "# Run it with: sim-run model=calibrated_" + plan.cfg.name,
-             "defaults:", "  - default", "  - _self_"]
+             "defaults:", f"  - {base}", "  - _self_"]
     by_section: dict[str, list[Parameter]] = {}
     for param in plan.parameters:
         by_section.setdefault(param.key.split(".")[1], []).append(param)
@@ -266,7 +267,7 @@ def model_config_text(plan: Plan, result: SearchResult, note: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report(plan: Plan, result: SearchResult, progress: bool = True) -> dict[str, Any]:
+def report(plan: Plan, result: SearchResult, progress: bool = True, model_preset: str | None = None) -> dict[str, Any]:
     """Run the before/after ensembles and write every report file; returns the summary."""
     from tqdm import tqdm
 
@@ -321,6 +322,9 @@ def report(plan: Plan, result: SearchResult, progress: bool = True) -> dict[str,
         "tolerance_weight": cfg.tolerance_weight,
         "excess_before": fit_before.excess, "excess_after": fit_after.excess,
         "holdout_after": plan.after.isoformat() if plan.after else None,
+        # the model beneath the free parameters: posterior ensembles must run on it
+        "model_preset": model_preset,
+        "base_model_digest": _base_digest(plan),
         "parameters": {param.key: {"low": param.low, "high": param.high, "log": param.log, "start": start[param.key],
                                "best": result.best[param.key], "interval": list(ranges[param.key])}
                        for param in plan.parameters},
@@ -336,7 +340,7 @@ def report(plan: Plan, result: SearchResult, progress: bool = True) -> dict[str,
     write_csv(targets, out / "targets.csv")
     note = (f"Loss on the fitted figures {summary['loss_before']:.2f} before, {summary['loss_after']:.2f} after "
             f"({cfg.ensemble} runs at scale {cfg.report_scale:g}).")
-    text = model_config_text(plan, result, note)
+    text = model_config_text(plan, result, note, model_preset or "default")
     write_text(out / "calibrated.yaml", text)
     if cfg.write_model_config:
         write_text(CONF_DIR / "model" / f"calibrated_{cfg.name}.yaml", text)
@@ -434,10 +438,18 @@ def _json_default(x: Any) -> Any:
     raise TypeError(type(x))
 
 
-def run(cfg: CalibrateConfig, progress: bool = True) -> dict[str, Any]:
+def _base_digest(plan: Plan) -> str:
+    from sim.posterior import model_digest
+
+    return model_digest(plan.cfg.model, [p.key for p in plan.parameters])
+
+
+def run(cfg: CalibrateConfig, progress: bool = True, model_preset: str | None = None) -> dict[str, Any]:
+    """Search and report; `model_preset` names the conf/model preset the config was composed
+    with (sim-calibrate passes Hydra's choice), for calibrated.yaml and posterior ensembles."""
     plan = make_plan(cfg)
     result = search(plan, progress)
-    return report(plan, result, progress)
+    return report(plan, result, progress, model_preset)
 
 
 __all__ = ["Plan", "make_plan", "search", "report", "run", "model_config_text"]
