@@ -271,8 +271,12 @@ def run(name: str, results: Path, seeds: int | None, scale: float | None, worker
     if posterior is not None:
         from sim.posterior import load_posterior
 
+        from sim.posterior import model_preset
+
         post = load_posterior(posterior)
         overrides.append(f"posterior={posterior}")
+        if model_preset(post):  # the model the posterior was fitted on, beneath the draws
+            overrides.append(f"model={model_preset(post)}")
         drawn = post.keys
     print(f"[study {k}/{n}] {name}: ensembles", flush=True)
     t0 = time.perf_counter()

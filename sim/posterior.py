@@ -195,3 +195,14 @@ def check_base_model(posterior: Posterior, model) -> None:
         raise ConfigError(f"posterior: '{posterior.name}' was fitted on model={preset}, and this model "
                           f"differs in parameters it does not draw; accepted: model={preset} or "
                           f"model=calibrated_{summary.get('name', posterior.name)}")
+
+
+def model_preset(posterior: Posterior) -> str | None:
+    """The conf/model preset the posterior's calibration ran on (None if it did not say)."""
+    import json
+
+    try:
+        summary = json.loads((posterior.path.parent / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary.get("model_preset")

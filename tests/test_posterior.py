@@ -125,3 +125,18 @@ def test_a_key_set_on_the_command_line_wins_over_the_draw(tmp_path):
     assert proc.returncode == 0, proc.stderr
     params = read_params(out / "params.parquet")
     assert (params[KEY] == 3e-4).all() and params["posterior_particle"].nunique() == 2
+
+
+def test_an_ensemble_must_run_on_the_model_its_posterior_was_fitted_on(tmp_path):
+    import json
+
+    from sim.posterior import model_digest
+
+    post = write_posterior(tmp_path / "posterior.csv", [1, 1], [1e-4, 2e-4])
+    fitted_on = load_config(model="prior_medians").model
+    (tmp_path / "summary.json").write_text(json.dumps(
+        {"name": "t", "model_preset": "prior_medians", "base_model_digest": model_digest(fitted_on, [KEY])}))
+    ok = ensemble_config(n=2, posterior=str(post), model=fitted_on)
+    validate_ensemble(ok)  # the same model beneath the drawn key
+    with pytest.raises(ConfigError, match="was fitted on model=prior_medians"):
+        validate_ensemble(ensemble_config(n=2, posterior=str(post)))  # the defaults: the hand fit

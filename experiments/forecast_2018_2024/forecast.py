@@ -50,10 +50,11 @@ SERIES = {
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def run_ensemble(posterior: str, n: int, seed: int, workers: int, scale: float, folder: Path) -> None:
+def run_ensemble(posterior: str, n: int, seed: int, workers: int, scale: float, folder: Path,
+                 model: str | None = None) -> None:
     cmd = [sys.executable, "-m", "sim.ensemble", f"posterior={posterior}", "scenario=historical",
            f"n={n}", f"seed={seed}", f"workers={workers}", f"model.scale={scale}",
-           f"hydra.run.dir={folder}"]
+           f"hydra.run.dir={folder}", *([f"model={model}"] if model else [])]
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
@@ -193,7 +194,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"forecast.py: config error: {exc}", file=sys.stderr)
         sys.exit(2)
     made = dt.date.today().isoformat()
-    run_ensemble(args.posterior, args.n, args.seed, args.workers, args.scale, args.ensemble)
+    from sim.posterior import model_preset
+
+    # on the model the posterior was fitted on, beneath the draws
+    run_ensemble(args.posterior, args.n, args.seed, args.workers, args.scale, args.ensemble, model_preset(posterior))
     quantiles, annual = tables(monthly(args.ensemble))
     args.out.mkdir(parents=True, exist_ok=True)
     from sim.io import write_csv, write_text
