@@ -18,7 +18,8 @@ With `--posterior NAME` (`record`: the calibration of record) each replicate run
 draw from that calibration's posterior (`sim-ensemble posterior=NAME`), the same draw and seed
 for every scenario of the study: the intervals then carry parameter and seed uncertainty
 together, and the answer lists the parameters its differences rest on (Spearman correlation
-of the paired difference with each drawn parameter, |rho| >= 0.3) and whether the calibration
+of the paired difference with each drawn parameter, |rho| at least 0.3 and above what chance
+reaches among the drawn parameters: rests_on_threshold) and whether the calibration
 identified them (sim.posterior.identification).
 """
 
@@ -166,16 +167,28 @@ def _fmt(m: float, lo: float, hi: float) -> str:
     return f"{f(m)} ({f(lo)} to {f(hi)})"
 
 
-#: |Spearman rho| of a paired difference with a drawn parameter above which the answer rests on it.
+#: |Spearman rho| of a paired difference with a drawn parameter at or above which the answer
+#: rests on it, however many runs there are.
 RESTS_ON = 0.3
+
+
+def rests_on_threshold(n: int, k: int) -> float:
+    """The |rho| a parameter must reach: RESTS_ON, or more where chance alone would reach it
+    among k parameters with n pairs (rho's null sd is about 1/sqrt(n - 1); Bonferroni over k)."""
+    from statistics import NormalDist
+
+    if n < 4:
+        return 1.0
+    return max(RESTS_ON, NormalDist().inv_cdf(1 - 0.05 / (2 * max(k, 1))) / (n - 1) ** 0.5)
 
 
 def _rests_on(diff: pd.Series, draws: pd.DataFrame, identified: Mapping[str, bool]) -> list[dict]:
     """The drawn parameters a paired difference moves with, strongest first."""
     out = []
+    threshold = rests_on_threshold(int(diff.notna().sum()), draws.shape[1])
     for key in draws.columns:
         rho = diff.corr(draws[key], method="spearman")
-        if np.isfinite(rho) and abs(rho) >= RESTS_ON:
+        if np.isfinite(rho) and abs(rho) >= threshold:
             out.append({"parameter": key.removeprefix("model."), "rho": round(float(rho), 2),
                         "identified": bool(identified.get(key.removeprefix("model."), False))})
     return sorted(out, key=lambda r: -abs(r["rho"]))
@@ -200,7 +213,8 @@ def answer(study: Study, table: pd.DataFrame, out: Path, seconds: float,
                     "totals": {}, "differences": {}, "rests_on": {}}
     over = ("seeds, national units: seed noise only, at the calibrated parameters" if posterior is None else
             f"runs, each at its own draw from the posterior of calibration `{posterior.name}` and its own "
-            "seed, the same pairs for every scenario: parameter and seed uncertainty together; national units")
+            "seed, the same pairs for every scenario: the uncertainty of the drawn parameters and seed noise "
+            "together (the parameters the calibration left fixed carry none); national units")
     lines = [f"**Question.** {study.question}", "",
              f"{result['jobs']} runs ({result['seeds']} per scenario); median and 90% interval over {over}.",
              "", "| scenario | " + " | ".join(columns) + " |",
@@ -228,7 +242,7 @@ def answer(study: Study, table: pd.DataFrame, out: Path, seconds: float,
             for c, found in per_column.items():
                 named = ", ".join(f"{r['parameter']} (rho {r['rho']:+.2f}, "
                                   f"{'identified' if r['identified'] else 'NOT identified'})" for r in found)
-                lines.append(f"- {scenario}, {c}: rests on {named or f'no drawn parameter (|rho| < {RESTS_ON})'}.")
+                lines.append(f"- {scenario}, {c}: rests on {named or 'no drawn parameter (|rho| below the threshold)'}.")
     fit = out / "fit_summary.csv"
     if study.name == "historical_replay" and fit.exists():
         summary = pd.read_csv(fit)

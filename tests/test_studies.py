@@ -78,4 +78,7 @@ def test_a_posterior_study_pairs_draws_and_names_what_its_answer_rests_on(tmp_pa
     (found,) = [r for r in answer["rests_on"]["truce_sustained"]["homicides 2014-2017"]
                 if r["parameter"] == "border.kill_rate"]
     assert found["rho"] <= -0.5 and found["identified"] is False
-    assert "parameter and seed uncertainty together" in (out / "answer.md").read_text()
+    assert "seed noise together" in (out / "answer.md").read_text()
+    from studies import rests_on_threshold
+
+    assert rests_on_threshold(10, 1) > 0.6 and rests_on_threshold(400, 17) == pytest.approx(0.3)

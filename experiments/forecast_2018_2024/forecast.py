@@ -154,8 +154,8 @@ def readme(out: Path, annual: pd.DataFrame, args, posterior, made: str) -> None:
         f"TIMELINE_2018_2024.md with its inputs: arrests, prison population, releases); {args.n} replicates, "
         f"each at its own weighted draw from the posterior of the calibration `{posterior.name}` "
         f"({len(posterior)} particles, `{_shown(posterior.path)}`), fitted to {_fitted_to(posterior)}, "
-        "and its own seed. The intervals carry parameter and seed "
-        "uncertainty together; they do not carry the uncertainty of the mechanisms themselves.", "",
+        "and its own seed. The intervals carry the uncertainty of the drawn parameters and seed noise "
+        "together; not that of the parameters the calibration left fixed, nor of the mechanisms themselves.", "",
         "**Blind.** No homicide figure after 2017 is in the project; nothing was tuned to one. "
         "The forecast will be scored against figures held elsewhere.", "",
         "Annual medians with 90% intervals (national units; event series are totals, stocks yearly means):", "",
