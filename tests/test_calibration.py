@@ -393,6 +393,9 @@ def test_the_record_calibration_frees_what_the_screening_resolved():
     assert record["free"] == list(pd.read_csv(screening / "free.csv").parameter)
     assert set(pd.read_csv(screening / "resolved.csv").parameter) <= set(record["free"])
     assert all(name.split(".")[1] in priors[name.split(".")[0]] for name in record["free"])
+    holdout = yaml.safe_load((ROOT / "conf" / "calibration" / "holdout_2016.yaml").read_text())
+    blind = ROOT / "results" / "sensitivity" / "sources_before_2016"
+    assert holdout["free"] == list(pd.read_csv(blind / "free.csv").parameter)
     sobol = yaml.safe_load((ROOT / "conf" / "sensitivity" / "sobol_record.yaml").read_text())
     assert sobol["free"] == record["free"] and sobol["sobol"]["top"] == len(record["free"])
 
