@@ -26,9 +26,18 @@ def test_a_bound_left_out_of_a_prior_is_the_accepted_bound():
         free_parameters({"truce": {"comfort_weight": {"low": 0.5, "high": 1.5}}})
 
 
-@pytest.mark.parametrize("preset", sorted(p.name for p in (ROOT / "conf" / "calibration").glob("*.yaml")))
+PRIOR_FILES = sorted(str(p.relative_to(ROOT / "conf")) for group in ("calibration", "priors", "sensitivity")
+                     for p in (ROOT / "conf" / group).glob("*.yaml")
+                     if "params" in (OmegaConf.to_container(OmegaConf.load(p)) or {}))
+
+
+def test_the_source_priors_are_among_the_files_checked():
+    assert {"priors/sources.yaml", "priors/before_2016.yaml", "calibration/default.yaml"} <= set(PRIOR_FILES)
+
+
+@pytest.mark.parametrize("preset", PRIOR_FILES)
 def test_no_prior_restates_an_accepted_bound(preset):
-    params = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "calibration" / preset))["params"]
+    params = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / preset))["params"]
     fields = parameter_fields()
     for section, names in params.items():
         for name, prior in names.items():
