@@ -289,8 +289,9 @@ def run(name: str, results: Path, seeds: int | None, scale: float | None, worker
 
         post = load_posterior(posterior)
         overrides.append(f"posterior={posterior}")
-        if model_preset(post):  # the model the posterior was fitted on, beneath the draws
-            overrides.append(f"model={model_preset(post)}")
+        preset = model_preset(post)
+        if preset:  # the model the posterior was fitted on, beneath the draws
+            overrides.append(f"model={preset}")
         drawn = post.keys
     print(f"[study {k}/{n}] {name}: ensembles", flush=True)
     t0 = time.perf_counter()

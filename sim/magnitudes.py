@@ -39,17 +39,20 @@ def lever_sources() -> dict[str, tuple[tuple[str, str], ...]]:
     return {k: tuple(v) for k, v in found.items()}
 
 
+def typed_like(current: Any, value: float) -> int | float:
+    """`value` as the type of the field it replaces: rounded for an int field, else a float."""
+    return int(round(value)) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+
+
 def set_magnitude(cfg: Any, name: str, value: float) -> None:
     """Set model.magnitudes.<name> on a typed Config in place, and the levers that follow it."""
     magnitudes = cfg.model.magnitudes
     old = getattr(magnitudes, name)
     followers = [f for f in FOLLOWS.get(name, ()) if getattr(magnitudes, f) == old]
-    new = int(round(value)) if isinstance(old, int) and not isinstance(old, bool) else float(value)
-    setattr(magnitudes, name, new)
+    setattr(magnitudes, name, typed_like(old, value))
     for policy, lever in lever_sources().get(name, ()):
         levers = cfg.policies[policy].levers if policy in cfg.policies else None
         if levers is not None and getattr(levers, lever) == old:
-            current = getattr(levers, lever)
-            setattr(levers, lever, int(new) if isinstance(current, int) and not isinstance(current, bool) else new)
+            setattr(levers, lever, typed_like(getattr(levers, lever), typed_like(old, value)))
     for follower in followers:
         set_magnitude(cfg, follower, value)

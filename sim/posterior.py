@@ -124,10 +124,21 @@ def draw_indices(posterior: Posterior, seed: int, rows: range) -> np.ndarray:
 IDENTIFIED_WIDTH = 0.5
 
 
-def _quantiles(values: np.ndarray, weights: np.ndarray, qs=(0.05, 0.5, 0.95)) -> list[float]:
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs=(0.05, 0.5, 0.95)) -> list[float]:
+    """Each q: the smallest value with at least the share q of the weight at or below it."""
     order = np.argsort(values, kind="stable")
-    cdf = np.cumsum(weights[order])
+    cdf = np.cumsum(weights[order]) / weights.sum()
     return [float(values[order][min(int(np.searchsorted(cdf, q)), len(values) - 1)]) for q in qs]
+
+
+def calibration_summary(posterior: Posterior) -> dict:
+    """The summary.json sim-calibrate wrote beside the posterior; {} for a file of one's own."""
+    import json
+
+    try:
+        return json.loads((posterior.path.parent / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def identification(posterior: Posterior, priors: dict[str, dict]) -> "pd.DataFrame":
@@ -141,12 +152,9 @@ def identification(posterior: Posterior, priors: dict[str, dict]) -> "pd.DataFra
         prior = priors.get(key)
         if prior is None:
             raise ConfigError(f"posterior: {posterior.path}: no prior for {key} in the calibration's summary")
-        q05, q50, q95 = _quantiles(posterior.values[:, k], posterior.weights)
-        scale = (lambda x: math.log(x)) if prior.get("log") else (lambda x: x)
-        if prior.get("log"):
-            lo, hi = math.log(prior["low"]), math.log(prior["high"])
-        else:
-            lo, hi = prior["low"], prior["high"]
+        q05, q50, q95 = weighted_quantiles(posterior.values[:, k], posterior.weights)
+        scale = math.log if prior.get("log") else float
+        lo, hi = scale(prior["low"]), scale(prior["high"])
         width = (scale(q95) - scale(q05)) / (0.9 * (hi - lo)) if hi > lo else math.nan
         rows.append({"parameter": key.removeprefix("model."), "prior_low": prior["low"],
                      "prior_high": prior["high"], "log": bool(prior.get("log")), "q05": q05,
@@ -157,14 +165,11 @@ def identification(posterior: Posterior, priors: dict[str, dict]) -> "pd.DataFra
 
 def calibration_priors(posterior: Posterior) -> dict[str, dict]:
     """The priors of the calibration a posterior comes from (its summary.json beside it)."""
-    import json
-
-    path = posterior.path.parent / "summary.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))["parameters"]
-    except (OSError, ValueError, KeyError):
-        raise ConfigError(f"posterior: {path}: missing or without 'parameters'; accepted: the "
-                          "summary.json sim-calibrate writes beside posterior.csv") from None
+    priors = calibration_summary(posterior).get("parameters")
+    if not isinstance(priors, dict):
+        raise ConfigError(f"posterior: {posterior.path.parent / 'summary.json'}: missing or without "
+                          "'parameters'; accepted: the summary.json sim-calibrate writes beside posterior.csv")
+    return priors
 
 
 def model_digest(model, exclude=()) -> str:
@@ -183,12 +188,7 @@ def model_digest(model, exclude=()) -> str:
 def check_base_model(posterior: Posterior, model) -> None:
     """ConfigError unless `model` is the one the posterior was fitted on, beneath the drawn
     keys (when its calibration recorded it: summary.json's base_model_digest)."""
-    import json
-
-    try:
-        summary = json.loads((posterior.path.parent / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # a posterior file of one's own: nothing to compare with
+    summary = calibration_summary(posterior)
     digest = summary.get("base_model_digest")
     if digest and digest != model_digest(model, posterior.keys):
         preset = summary.get("model_preset") or "the one of its calibration"
@@ -199,10 +199,4 @@ def check_base_model(posterior: Posterior, model) -> None:
 
 def model_preset(posterior: Posterior) -> str | None:
     """The conf/model preset the posterior's calibration ran on (None if it did not say)."""
-    import json
-
-    try:
-        summary = json.loads((posterior.path.parent / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return summary.get("model_preset")
+    return calibration_summary(posterior).get("model_preset")

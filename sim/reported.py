@@ -378,6 +378,11 @@ def check_reported() -> list[ReportedFigure]:
 
     from sim.config import ConfigError
 
+    try:
+        return load_reported()  # parsed once and cached: the apps read the figures again
+    except (OSError, ValueError, csv.Error):
+        pass
+    # Something is wrong: name the file (each is read alone), or the two together.
     what = {"reported.csv": "the seed articles' figures, one row per figure of REPORTED.md",
             "official.csv": "the official series, one row per figure of OFFICIAL.md"}
     for name in PACKAGED_FILES:

@@ -25,7 +25,6 @@ DERIVED_SERIES: dict[str, tuple[str, ...]] = {
 }
 
 
-
 def columns_of(series: str) -> tuple[str, ...]:
     """The written columns a series is read from: itself, or the parts of a derived series."""
     return DERIVED_SERIES.get(series, (series,))

@@ -132,9 +132,10 @@ def _shown(path: Path) -> str:
 
 def _fitted_to(posterior) -> str:
     """What the calibration saw, from its summary.json."""
-    try:
-        summary = json.loads((posterior.path.parent / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from sim.posterior import calibration_summary
+
+    summary = calibration_summary(posterior)
+    if not summary:
         return "the figures its summary.md lists (no summary.json found)"
     after = summary.get("holdout_after")
     return (f"the seed and official figures that end before {after}" if after

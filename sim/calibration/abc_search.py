@@ -292,13 +292,6 @@ def _particles(history, parameters: Sequence[Parameter]) -> pd.DataFrame:
     return out
 
 
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """The smallest value with at least half the weight at or below it."""
-    order = np.argsort(values, kind="stable")
-    cdf = np.cumsum(weights[order]) / weights.sum()
-    return float(values[order][min(int(np.searchsorted(cdf, 0.5)), len(values) - 1)])
-
-
 def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_seed: int,
             population_size: int = 100, max_populations: int = 8, min_epsilon: float = 0.0,
             progress: Callable[[int, int, float], None] | None = None, fresh_seeds: bool = False,
@@ -403,10 +396,12 @@ def run_abc(objective: Objective, out: Path, name: str, budget: int, sampler_see
     last = particles[particles["generation"] == particles["generation"].max()]
     posterior = last[["weight", *keys]].reset_index(drop=True)
     if point == "median":
+        from sim.posterior import weighted_quantiles
+
         w = last["weight"].to_numpy(dtype=float)
-        best = {k: weighted_median(last[k].to_numpy(dtype=float), w) for k in keys}
-        best = {p.key: (float(round(best[p.key])) if p.integer else best[p.key]) for p in parameters}
-        best_loss = weighted_median(last["loss"].to_numpy(dtype=float), w)
+        (best_loss,) = weighted_quantiles(last["loss"].to_numpy(dtype=float), w, (0.5,))
+        # an integer parameter's particles are whole numbers (_natural), and so is their median
+        best = {k: weighted_quantiles(last[k].to_numpy(dtype=float), w, (0.5,))[0] for k in keys}
     else:
         best_row = last.iloc[int(np.argmin(last["loss"].to_numpy()))]
         best, best_loss = {k: float(best_row[k]) for k in keys}, float(best_row["loss"])

@@ -54,6 +54,19 @@ def split(figures: Sequence[ReportedFigure], after: date | None) -> Split:
     return Split(fitted, held, rest)
 
 
+_TOTALS = ("total", "lower_bound_total", "upper_bound_total")  # kinds whose value is a window's sum
+
+
+def _per_day(figure: ReportedFigure) -> float:
+    """The figure's value as a rate a day (a stock's level or a mean as is)."""
+    return figure.value / figure.days if figure.kind in _TOTALS else figure.value
+
+
+def _in_units(figure: ReportedFigure, rate: float) -> float:
+    """A rate a day in the figure's own units (a window's sum for a total)."""
+    return rate * figure.days if figure.kind in _TOTALS else rate
+
+
 def naive_forecast(figure: ReportedFigure, fitted: Sequence[ReportedFigure]) -> float | None:
     """The last fitted level of the figure's series carried forward, in the figure's units.
 
@@ -65,12 +78,9 @@ def naive_forecast(figure: ReportedFigure, fitted: Sequence[ReportedFigure]) -> 
     if not levels or figure.kind == "trend":
         return None
     last = max(levels, key=lambda f: (f.end, f.start))
-    rate = last.value / last.days if last.kind in ("total", "lower_bound_total") else last.value
-    if figure.kind in ("total", "lower_bound_total"):
-        return rate * figure.days
     if figure.kind == "ratio":  # the same rate in both windows: the ratio of their lengths
         return figure.days / ((figure.ref_end - figure.ref_start).days + 1)
-    return rate
+    return _in_units(figure, _per_day(last))
 
 
 def _year_before(day: date) -> date:
@@ -88,8 +98,7 @@ def naive_year(figure: ReportedFigure, fitted: Sequence[ReportedFigure]) -> floa
     start, end = _year_before(figure.start), _year_before(figure.end)  # 29 February: the 28th
     for f in fitted:
         if f.series == figure.series and f.start == start and f.end == end and f.kind not in ("trend", "ratio"):
-            per_day = f.value / f.days if f.kind in ("total", "lower_bound_total", "upper_bound_total") else f.value
-            return per_day * figure.days if figure.kind.endswith("total") else per_day
+            return _in_units(figure, _per_day(f))
     return None
 
 

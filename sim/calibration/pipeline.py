@@ -218,12 +218,10 @@ def intervals(plan: Plan, result: SearchResult, noise: float = 0.0) -> dict[str,
     out = {}
     for param in plan.parameters:
         if result.posterior is not None and len(result.posterior):
-            values = result.posterior[param.key].to_numpy(dtype=float)
-            w = result.posterior["weight"].to_numpy(dtype=float)
-            order = np.argsort(values)
-            cw = np.cumsum(w[order]) / w.sum()
-            lo = values[order][np.searchsorted(cw, 0.05)]
-            hi = values[order][min(np.searchsorted(cw, 0.95), len(values) - 1)]
+            from sim.posterior import weighted_quantiles
+
+            lo, hi = weighted_quantiles(result.posterior[param.key].to_numpy(dtype=float),
+                                        result.posterior["weight"].to_numpy(dtype=float), (0.05, 0.95))
         else:
             h = result.history
             near = h[h["loss"] <= h["loss"].min() + PROFILE_THRESHOLD + 2 * noise][param.key].to_numpy(dtype=float)

@@ -116,18 +116,16 @@ def free_parameters(params: Any) -> list[Parameter]:
 def set_value(cfg: Any, key: str, value: float) -> None:
     """Set a dotted key ('model.border.kill_rate') on a Config dataclass in place; a lever
     size (model.magnitudes.*) also reaches the policy levers that take it (sim.magnitudes)."""
+    from sim.magnitudes import set_magnitude, typed_like
+
     *path, last = key.split(".")
     if path == ["model", "magnitudes"]:
-        from sim.magnitudes import set_magnitude
-
         set_magnitude(cfg, last, value)
         return
     node = cfg
     for part in path:
         node = getattr(node, part)
-    current = getattr(node, last)
-    setattr(node, last, int(round(value)) if isinstance(current, int) and not isinstance(current, bool)
-            else float(value))
+    setattr(node, last, typed_like(getattr(node, last), value))
 
 
 def get_value(cfg: Any, key: str) -> float:

@@ -6,10 +6,9 @@ import dataclasses
 import sys
 from typing import Any, Mapping, Sequence
 
-from sim.config import Config, parse_date
-from sim.dates import Period
+from sim.config import Config
 from sim.sensitivity.config import LOSS, LOSS_GROUPS
-from sim.sensitivity.design import loss_figures
+from sim.sensitivity.design import loss_figures, run_period
 
 
 def simulation_config(cfg: Any) -> Config:
@@ -28,7 +27,7 @@ class Evaluator:
         self.windows = list(windows)
         self.figures = tuple(self.loss_figures) + tuple(self.windows)
         # each group's figures as positions among the loss figures (a share's total is of its series)
-        run = Period(parse_date(base.start, "start"), parse_date(base.end, "end"))
+        run = run_period(base)
         self.groups = {name: [k for k, f in enumerate(self.loss_figures) if f.series in series]
                        for name, series in LOSS_GROUPS.items()}
         self.groups = {name: idx for name, idx in self.groups.items()  # with a figure in the run
