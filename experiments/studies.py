@@ -45,6 +45,9 @@ from sim.trajectory import Trajectory
 ROOT = Path(__file__).resolve().parent.parent
 SIM_ENSEMBLE = [sys.executable, "-m", "sim.ensemble"]  # the sim-ensemble of this interpreter
 BEGIN, END = "<!-- BEGIN ANSWER (experiments/studies.py) -->", "<!-- END ANSWER -->"
+#: The table of the project README that lists every study's answer, regenerated from answer.json.
+TABLE_BEGIN = "<!-- BEGIN STUDIES (experiments/studies.py; do not edit) -->"
+TABLE_END = "<!-- END STUDIES -->"
 
 
 #: The scenario whose policy periods (sim.dates.policy_periods) a study's window may name, and
@@ -268,6 +271,59 @@ def _readme(study: Study, text: str) -> None:
         write_text(path, f"{head}{BEGIN}\n{text}{END}{tail}")
 
 
+def _headline(result: Mapping) -> str:
+    """A study's answer in one cell: the paired differences (every series) when it has a
+    reference, else each scenario's total of its first series."""
+    def cell(stats: Mapping) -> str:
+        return _fmt(stats["median"], stats["q05"], stats["q95"])
+
+    parts = []
+    if result.get("differences"):
+        for scenario, columns in result["differences"].items():
+            parts.append(f"{scenario} minus the reference: " + "; ".join(
+                f"{c} {cell(v)}" for c, v in columns.items()))
+    else:
+        for scenario, columns in result["totals"].items():
+            c, v = next(iter(columns.items()))
+            parts.append(f"{scenario}: {c} {cell(v)}")
+    if "covered" in result:
+        parts.append(f"the 90% band covers {result['covered']} of {result['compared']} figures")
+    return "<br>".join(parts)
+
+
+def _unidentified(result: Mapping) -> str:
+    """The drawn parameters the answer rests on that the calibration did not identify."""
+    names = sorted({r["parameter"] for per_column in result.get("rests_on", {}).values()
+                    for found in per_column.values() for r in found if not r["identified"]})
+    return ", ".join(f"`{n}`" for n in names) if result.get("posterior") else "(no posterior)"
+
+
+def readme_table(results: Path) -> str:
+    """The README's table of answers, from results/<study>/answer.json of every study run."""
+    rows = ["| study | question | answer: median (90% interval) | uncertainty | rests on, unidentified |",
+            "|---|---|---|---|---|"]
+    for name in STUDIES:
+        path = results / name / "answer.json"
+        if not path.exists():
+            continue
+        result = json.loads(path.read_text(encoding="utf-8"))
+        over = (f"posterior `{result['posterior']}` and seeds, {result['seeds']} runs a scenario"
+                if result.get("posterior") else f"seeds only, {result['seeds']} a scenario")
+        rows.append(f"| [{name}](experiments/{name}/README.md) | {result['question']} | "
+                    f"{_headline(result)} | {over} | {_unidentified(result)} |")
+    return "\n".join(rows) + "\n"
+
+
+def write_readme_table(results: Path) -> None:
+    """Replace the table between the STUDIES markers of README.md."""
+    path = ROOT / "README.md"
+    body = path.read_text(encoding="utf-8")
+    if TABLE_BEGIN in body and TABLE_END in body:
+        head, rest = body.split(TABLE_BEGIN, 1)
+        tail = rest.split(TABLE_END, 1)[1]
+        write_text(path, f"{head}{TABLE_BEGIN}\n{readme_table(results)}{TABLE_END}{tail}")
+
+
 def run(name: str, results: Path, seeds: int | None, scale: float | None, workers: int, k: int, n: int,
         posterior: str | None = None) -> dict:
     study = STUDIES[name]
@@ -304,7 +360,7 @@ def run(name: str, results: Path, seeds: int | None, scale: float | None, worker
     table = _job_table(sweep, study.series, study.windows, study.by, drawn)
     write_csv(table.sort_values(["scenario", "seed"]), out / "runs.csv")
     result = answer(study, table, out, time.perf_counter() - t0, post)
-    if results.resolve() == (ROOT / "results").resolve() and seeds is None and scale is None:
+    if results.resolve() == (ROOT / "results").resolve() and scale is None:
         _readme(study, (out / "answer.md").read_text(encoding="utf-8"))
     print(f"[study {k}/{n}] {name}: done in {result['seconds']:.0f} s -> {out}", flush=True)
     return result
@@ -336,6 +392,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(2)
     for k, name in enumerate(names, 1):
         run(name, args.results, args.seeds, args.scale, args.workers, k, len(names), args.posterior)
+    if args.results.resolve() == (ROOT / "results").resolve() and args.scale is None:
+        write_readme_table(args.results)
 
 
 if __name__ == "__main__":

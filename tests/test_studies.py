@@ -82,3 +82,12 @@ def test_a_posterior_study_pairs_draws_and_names_what_its_answer_rests_on(tmp_pa
     from studies import rests_on_threshold
 
     assert rests_on_threshold(10, 1) > 0.6 and rests_on_threshold(400, 17) == pytest.approx(0.3)
+    # the project README's table of answers is built from answer.json, and names the
+    # unidentified parameter the answer rests on
+    from studies import readme_table
+
+    (row,) = [r for r in readme_table(tmp_path / "r").splitlines() if "truce_counterfactual" in r]
+    assert "`border.kill_rate`" in row and "posterior `" in row
+    low, high = answer["differences"]["truce_sustained"]["homicides 2014-2017"]["q05"], \
+        answer["differences"]["truce_sustained"]["homicides 2014-2017"]["q95"]
+    assert f"{low:,.0f}" in row and f"{high:,.0f}" in row
