@@ -140,3 +140,36 @@ def test_an_ensemble_must_run_on_the_model_its_posterior_was_fitted_on(tmp_path)
     validate_ensemble(ok)  # the same model beneath the drawn key
     with pytest.raises(ConfigError, match="was fitted on model=prior_medians"):
         validate_ensemble(ensemble_config(n=2, posterior=str(post)))  # the defaults: the hand fit
+
+
+def test_identification_tells_a_contracted_parameter_from_one_as_wide_as_its_prior(tmp_path):
+    """Particles of `a` packed in a tenth of its prior, `b` spread over all of it, `c` tied to
+    `a` on the log scale: a and c are identified, b is not, and a-c is a strong pair."""
+    import json
+
+    from sim.calibration.identify import main
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    a = rng.uniform(0.45, 0.55, n)              # prior [0, 1]
+    b = rng.uniform(0.0, 10.0, n)               # prior [0, 10]
+    c = np.exp(-5 + 10 * (a - 0.45) + rng.normal(0, 0.02, n))  # log prior [e^-6, e^-3]
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    pd.DataFrame({"weight": 1.0, "model.x.a": a, "model.x.b": b, "model.x.c": c}).to_csv(
+        folder / "posterior.csv", index=False)
+    (folder / "summary.json").write_text(json.dumps({"parameters": {
+        "model.x.a": {"low": 0.0, "high": 1.0, "log": False},
+        "model.x.b": {"low": 0.0, "high": 10.0, "log": False},
+        "model.x.c": {"low": float(np.exp(-6)), "high": float(np.exp(-3)), "log": True}}}))
+    assert main([str(folder / "posterior.csv")]) == 0
+    table = pd.read_csv(folder / "identification.csv").set_index("parameter")
+    assert table.loc["x.a", "identified"] and table.loc["x.c", "identified"]
+    assert not table.loc["x.b", "identified"] and table.loc["x.b", "width_ratio"] > 0.9
+    r = pd.read_csv(folder / "correlations.csv").set_index("parameter")
+    assert r.loc["x.a", "x.c"] > 0.9 and abs(r.loc["x.a", "x.b"]) < 0.1
+    text = (folder / "identification.md").read_text()
+    assert "**Identified (2 of 3):**" in text and "`x.a` and `x.c` +" in text
+    assert (folder / "identification.png").stat().st_size > 0
+    # a missing posterior: one line, exit 2
+    assert main(["no_such_calibration"]) == 2

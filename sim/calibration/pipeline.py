@@ -8,6 +8,7 @@ Output folder (``out_dir``):
   so that ``sim-run model=calibrated_<name>`` runs it);
 - ``summary.json`` / ``summary.md``: loss before and after, per-target errors, settings;
 - ``holdout.csv`` / ``holdout.md`` with ``holdout.after``: the held-out scores and verdict;
+- ABC: ``identification.csv`` / ``.md`` / ``.png`` and ``correlations.csv`` (sim.calibration.identify);
 - ``loss_by_trial.png``, ``parameters.png``, ``fit_bands.png``, ``fit_bands_before.png``.
 """
 
@@ -425,6 +426,16 @@ def report(plan: Plan, result: SearchResult, progress: bool = True, model_preset
 
     write_text(out / "summary.md", "\n".join(md) + "\n")
     write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
+    if result.posterior is not None and len(result.posterior):
+        # what the data identify (posterior against prior, correlations): it reads the priors
+        # from the summary.json just written
+        from dataclasses import replace
+
+        from sim.calibration.identify import write as write_identification
+        from sim.posterior import load_posterior
+
+        posterior = replace(load_posterior(str(out / "posterior.csv")), name=cfg.name)
+        write_identification(posterior, out)
     return summary
 
 
