@@ -27,10 +27,11 @@ test: $(STAMP)
 app: $(STAMP)
 	$(VENV)/bin/sim-app --port $(PORT)
 
-## rerun every study of experiments/ (sim-ensemble at national scale, 10-20 seeds a scenario; about 6 minutes)
+## rerun every study of experiments/ (sim-ensemble at national scale, 20-50 runs a scenario, each at
+## its own draw from the posterior of the calibration of record and its own seed)
 .PHONY: studies
 studies: $(STAMP)
-	$(PY) experiments/studies.py
+	$(PY) experiments/studies.py --posterior record
 
 ## the calibration of record from scratch (docs/CALIBRATION.md, issue 14): screen the source
 ## priors, list what they resolve, fit the ABC posterior (resumes from its abc.db), make its

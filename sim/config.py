@@ -146,31 +146,38 @@ class TerritoryConfig:
     territorial plan (M1-M2, M8). Resolved every four weeks (sim/territory.py). No source measures how fast turf
     changes hands in El Salvador: the rates below are assumptions with wide ranges for the
     calibration to weigh."""
-    clash_share: float = P(calibrated("territory.clash_share"), "share / killing", "share of a clique's cells it cedes to a "
+    clash_share: float = P(calibrated("territory.clash_share"),
+                           "share / killing", "share of a clique's cells it cedes to a "
                            "rival for each of its members the rival kills across their border, "
                            "when both are equally strong (armed street members per resident "
                            "held); the stronger side takes more", lo=0.0, hi=0.2)
-    residents_per_member: float = P(calibrated("territory.residents_per_member"), "people / member", "residents one street member can "
+    residents_per_member: float = P(calibrated("territory.residents_per_member"),
+                                    "people / member", "residents one street member can "
                                     "hold: a clique with fewer members than its residents need "
                                     "is overstretched and gives up ground (2011: about 100 "
                                     "residents per street member nationally, 000/004)",
                                     lo=10.0, hi=5000.0)
-    retreat_share: float = prob(calibrated("territory.retreat_share"), "share of an overstretched clique's excess ground given up "
+    retreat_share: float = prob(calibrated("territory.retreat_share"),
+                                "share of an overstretched clique's excess ground given up "
                                 "every four weeks", unit="share / 4 weeks")
-    settle_share: float = prob(calibrated("territory.settle_share"), "probability that an empty populated cell next to a clique "
+    settle_share: float = prob(calibrated("territory.settle_share"),
+                               "probability that an empty populated cell next to a clique "
                                "with members to spare is settled in four weeks",
                                unit="probability / 4 weeks")
-    split_members: int = P(calibrated("territory.split_members"), "members", "street members beyond which a clique splits in two "
+    split_members: int = P(calibrated("territory.split_members"),
+                           "members", "street members beyond which a clique splits in two "
                            "(national count, like a clique's size at any scale; 2017: more "
                            "than 600 cliques for about 70,000 members, OFFICIAL.md)",
                            lo=2, hi=100_000)
     slots: float = P(1.5, "1", "room for cliques, as a multiple of the cliques on the start "
                      "date (splits wait for a free slot; cliques_active shows how many are in "
                      "use)", lo=1.0, hi=4.0)
-    state_force_ratio: float = P(calibrated("territory.state_force_ratio"), "1", "soldiers of a deployed army unit, per gang member "
+    state_force_ratio: float = P(calibrated("territory.state_force_ratio"),
+                                 "1", "soldiers of a deployed army unit, per gang member "
                                  "living in its cell, needed to take the cell under the "
                                  "territorial plan (lever state_control)", lo=0.0, hi=100.0)
-    state_hold_days: float = P(calibrated("territory.state_hold_days"), "days", "days a cell stays under the state after its last "
+    state_hold_days: float = P(calibrated("territory.state_hold_days"),
+                               "days", "days a cell stays under the state after its last "
                                "army unit moved away; then it is empty ground", lo=0.0,
                                hi=3650.0)
 
@@ -195,27 +202,33 @@ class LeaderOrdersConfig:
     comm_max_security: float = prob(calibrated("orders.comm_max_security"), "share of leaders' "
                                     "messages that get out of a maximum-security prison",
                                     "000 ('partly cut off')")
-    comm_low_security: float = prob(calibrated("orders.comm_low_security"), "share that gets out of a less restrictive prison",
+    comm_low_security: float = prob(calibrated("orders.comm_low_security"),
+                                    "share that gets out of a less restrictive prison",
                                     "000, 004")
-    comm_isolation: float = prob(calibrated("orders.comm_isolation"), "share that gets out under isolation "
+    comm_isolation: float = prob(calibrated("orders.comm_isolation"),
+                                 "share that gets out under isolation "
                                        "(extraordinary measures)", "002, 004")
-    visits_share: float = prob(calibrated("orders.visits_share"), "share of communication that goes "
+    visits_share: float = prob(calibrated("orders.visits_share"),
+                               "share of communication that goes "
                                "through visits (lost when visits stop)", "004", unit="share")
-    obedience_mean: float = prob(calibrated("orders.obedience_mean"), "mean share of orders a clique "
+    obedience_mean: float = prob(calibrated("orders.obedience_mean"),
+                                 "mean share of orders a clique "
                                  "follows", "004 ('they don't have the backing of all the "
                                  "groups')")
-    obedience_concentration: float = P(calibrated("orders.obedience_concentration"), "1", "Beta concentration of obedience across "
+    obedience_concentration: float = P(calibrated("orders.obedience_concentration"),
+                                       "1", "Beta concentration of obedience across "
                                                  "cliques (low = very unequal)", lo=0.1)
     habit_halflife_days: float = P(calibrated("orders.habit_halflife_days"), "days",
                                    "half-life of the street's restraint habit building up while "
                                    "a restraint order holds and fading once it stops (0.5: no "
                                    "habit)", "004 ('steadily escalated')", lo=0.5)
-    offer_restraint: float = prob(calibrated("orders.offer_restraint"), "restraint leaders order while they ask the government "
+    offer_restraint: float = prob(calibrated("orders.offer_restraint"),
+                                  "restraint leaders order while they ask the government "
                                        "for talks (the letter of June 2015), as a share of a "
                                        "negotiated order; 0: the letter changes nothing",
-                                  "001 (the letter); set to the value the model used before it "
-                                  "was a parameter, not fitted (issue 14 weighs it)")
-    restraint_strength: float = prob(calibrated("orders.restraint_strength"), "aggression removed by a fully received restraint "
+                                  "001 (the letter)")
+    restraint_strength: float = prob(calibrated("orders.restraint_strength"),
+                                     "aggression removed by a fully received restraint "
                                           "order", "000 (14 to 5 a day)", unit="share")
     attack_strength: float = P(calibrated("orders.attack_strength"), "aggression",
                                "aggression added by a fully received attack order (grievance "
@@ -239,7 +252,8 @@ class TruceConfig:
     incentive_halflife_days: float = P(calibrated("truce.incentive_halflife_days"), "days",
                                        "half-life of leaders' incentive to restrain once "
                                        "benefits stop", "000 (rise from June 2013)", lo=0.5)
-    incentive_rise_days: float = P(calibrated("truce.incentive_rise_days"), "days", "half-life of the incentive's rise once "
+    incentive_rise_days: float = P(calibrated("truce.incentive_rise_days"),
+                                   "days", "half-life of the incentive's rise once "
                                                 "benefits start", "000 (drop within days)",
                                    lo=0.5)
     # a rate, not a half-life (ln 2 / rate = 1,720 days is most of the run): remembered
@@ -249,7 +263,8 @@ class TruceConfig:
                                      "each day; unmet expectation (remembered minus current "
                                      "benefits) turns into grievance", "000 (Wolf)", lo=1e-6,
                                      hi=1.0)
-    comfort_weight: float = prob(calibrated("truce.comfort_weight"), "weight of prison comfort (vs. "
+    comfort_weight: float = prob(calibrated("truce.comfort_weight"),
+                                 "weight of prison comfort (vs. "
                                  "negotiated benefits) in what leaders count as benefits; a move "
                                  "back to maximum security is a loss", "000 ('spurred the "
                                  "reaction')", unit="share")
@@ -257,9 +272,10 @@ class TruceConfig:
                                     "units of full negotiated benefits (maximum security is 0)",
                                     "000 (the truce's transfers were its first benefit); a "
                                     "scale convention, not fitted", lo=0.0, hi=2.0)
-    comfort_isolation: float = P(calibrated("truce.comfort_isolation"), "benefit", "comfort of isolation, in the same units "
+    comfort_isolation: float = P(calibrated("truce.comfort_isolation"),
+                                 "benefit", "comfort of isolation, in the same units "
                                  "(harsher than maximum security)", "002, 004 (cut off, no "
-                                 "visits); assumed, not fitted", lo=-2.0, hi=0.0)
+                                 "visits); assumed", lo=-2.0, hi=0.0)
     expectation_rise_factor: float = P(4.0, "1", "the expectation rises this many times more "
                                        "slowly than the incentive (benefits are believed only "
                                        "once they last)", "assumed, not fitted", lo=1.0, hi=50.0)
@@ -269,12 +285,14 @@ class TruceConfig:
                               "share of the gap between unmet expectation and grievance closed "
                               "each day (gangs take time to see the deal is off)",
                               "000 (Wolf, Tager)", lo=1e-6, hi=1.0)
-    extortion_rate: float = P(calibrated("truce.extortion_rate"), "extortions / member / day", "extortion of civilians per "
+    extortion_rate: float = P(calibrated("truce.extortion_rate"),
+                              "extortions / member / day", "extortion of civilians per "
                                                                  "street member", "003, 004")
     peace_extortion_gain: float = P(calibrated("truce.peace_extortion_gain"), "1",
                                     "rise of extortion per unit of restraint (members turn from "
                                     "fighting to revenue)", "003 ('extortion did go up')")
-    rearm_elasticity: float = P(calibrated("truce.rearm_elasticity"), "1", "arms target = (extortion "
+    rearm_elasticity: float = P(calibrated("truce.rearm_elasticity"),
+                                "1", "arms target = (extortion "
                                 "per member / baseline) ^ this", "004 ('rearm and grow stronger')")
     arms_halflife_days: float = P(calibrated("truce.arms_halflife_days"), "days",
                                   "half-life of arms moving to their target", lo=0.5)
@@ -283,24 +301,29 @@ class TruceConfig:
 @dataclass
 class RepressionConfig:
     """Lethal force, arrests, revenge on security forces, recruitment fed by repression."""
-    lethal_kill_rate: float = P(calibrated("repression.lethal_kill_rate"), "killings / member / day",
+    lethal_kill_rate: float = P(calibrated("repression.lethal_kill_rate"),
+                                "killings / member / day",
                                 "gang members killed by security per street member at lethal "
                                 "force 1", "000, 004 (death squads)")
     arrest_rate: float = P(calibrated("repression.arrest_rate"), "arrests / member / day",
                            "arrests per street member at arrest intensity 1", "000")
-    security_kill_rate: float = P(calibrated("repression.security_kill_rate"), "killings / member / "
+    security_kill_rate: float = P(calibrated("repression.security_kill_rate"),
+                                  "killings / member / "
                                   "day", "security personnel killed per street member at "
                                   "hostility 1", "000")
-    revenge_per_killing: float = P(calibrated("repression.revenge_per_killing"), "hostility / killing",
+    revenge_per_killing: float = P(calibrated("repression.revenge_per_killing"),
+                                   "hostility / killing",
                                    "rise of a clique's hostility to security per member killed "
                                    "by security", "003")
-    revenge_spillover: float = P(calibrated("repression.revenge_spillover"), "aggression / hostility",
+    revenge_spillover: float = P(calibrated("repression.revenge_spillover"),
+                                 "aggression / hostility",
                                  "share of a clique's revenge against security that also raises "
                                  "its violence towards rivals and residents",
                                  "000 ('attacks on police and Salvadorans in general')")
     revenge_halflife_days: float = P(calibrated("repression.revenge_halflife_days"), "days",
                                      "half-life of revenge", lo=0.5)
-    revenge_cap: float = P(calibrated("repression.revenge_cap"), "hostility", "ceiling on a clique's "
+    revenge_cap: float = P(calibrated("repression.revenge_cap"),
+                           "hostility", "ceiling on a clique's "
                            "revenge", lo=0)
     pressure_gain: float = P(calibrated("repression.pressure_gain"), "hostility",
                              "hostility to security added by a fully received pressure order "
@@ -312,7 +335,8 @@ class RepressionConfig:
                                     "lethal force / killing", "rise of security forces' lethal "
                                     "force per officer or soldier killed (national count)",
                                     "002, 003 ('response in kind'); the retired hand fit's value")
-    response_halflife_days: float = P(calibrated("repression.response_halflife_days"), "days", "half-life of that response", lo=0.5)
+    response_halflife_days: float = P(calibrated("repression.response_halflife_days"),
+                                      "days", "half-life of that response", lo=0.5)
     response_cap: float = P(calibrated("repression.response_cap"), "lethal force",
                             "ceiling on that response (a multiplier of lethal force of 1 + cap "
                             "at most)", lo=0)
@@ -320,14 +344,16 @@ class RepressionConfig:
                                               "killings / killing", "relatives of security "
                                               "forces killed per officer or soldier killed",
                                               "004 ('dozens of their relatives')")
-    soldier_exposure: float = P(calibrated("repression.soldier_exposure"), "1", "risk of a deployed soldier relative to an officer",
+    soldier_exposure: float = P(calibrated("repression.soldier_exposure"),
+                                "1", "risk of a deployed soldier relative to an officer",
                                 "002 (62 police, 22 soldiers)")
     recruit_rate: float = P(calibrated("repression.recruit_rate"), "recruits / member / day",
                             "baseline recruitment per street member", "assumed")
     recruits_per_repression: float = P(calibrated("repression.recruits_per_repression"),
                                        "recruits / event", "recruits drawn in per member killed "
                                        "by security", "003 ('10 kids deciding to be in the gang')")
-    recruits_per_arrest: float = P(calibrated("repression.recruits_per_arrest"), "recruits / arrest",
+    recruits_per_arrest: float = P(calibrated("repression.recruits_per_arrest"),
+                                   "recruits / arrest",
                                    "recruits drawn in per arrest (repression feeds recruitment)",
                                    "003")
     revenue_recruit_gain: float = P(calibrated("repression.revenue_recruit_gain"), "1",
@@ -338,21 +364,25 @@ class RepressionConfig:
 @dataclass
 class IsolationConfig:
     """Cut-off gangs accumulate grievance and plan retaliation campaigns."""
-    grievance_per_isolated_day: float = P(calibrated("isolation.grievance_per_isolated_day"), "grievance / day", "grievance a gang gains per "
+    grievance_per_isolated_day: float = P(calibrated("isolation.grievance_per_isolated_day"),
+                                          "grievance / day", "grievance a gang gains per "
                                                                   "day with all its leaders "
                                                                   "isolated", "002")
     grievance_per_security_killing: float = P(0.05, "grievance / killing", "grievance per member "
                                                                           "killed by security",
                                               "002")
-    campaign_hazard: float = P(calibrated("isolation.campaign_hazard"), "1 / grievance / day", "daily hazard of launching a "
+    campaign_hazard: float = P(calibrated("isolation.campaign_hazard"),
+                               "1 / grievance / day", "daily hazard of launching a "
                                "campaign per unit of grievance (planning takes time, and its "
                                "moment is not fixed)", "002; converted from the former fitted "
                                "threshold of 167 (the same mean delay, sqrt(pi / 2h) = 167 days, "
-                               "under full isolation; docs/ODD.md 7.7), not yet fitted itself",
+                               "under full isolation; docs/ODD.md 7.7)",
                                lo=0.0, hi=1.0)
-    campaign_security_days: int = P(calibrated("isolation.campaign_security_days"), "days", "first phase: against security forces",
+    campaign_security_days: int = P(calibrated("isolation.campaign_security_days"),
+                                    "days", "first phase: against security forces",
                                     "002 ('Plan Bitter Tears')")
-    campaign_relatives_days: int = P(calibrated("isolation.campaign_relatives_days"), "days", "second phase: against their relatives",
+    campaign_relatives_days: int = P(calibrated("isolation.campaign_relatives_days"),
+                                     "days", "second phase: against their relatives",
                                      "002 ('Plan Orphan Children')")
     campaign_hostility: float = P(calibrated("isolation.campaign_hostility"), "hostility",
                                   "hostility to security forces added in the first phase", "002")
@@ -365,28 +395,31 @@ class IsolationConfig:
 @dataclass
 class CeasefireConfig:
     """The gangs' own order to stop killing and respect each other's limits."""
-    reach: float = prob(calibrated("ceasefire.reach"), "share of the order reaching a clique through "
+    reach: float = prob(calibrated("ceasefire.reach"),
+                        "share of the order reaching a clique through "
                         "the street leadership (not the prisons)", "004 (obeyed within days)")
-    strength: float = prob(calibrated("ceasefire.strength"), "aggression removed by a fully adopted "
+    strength: float = prob(calibrated("ceasefire.strength"),
+                           "aggression removed by a fully adopted "
                            "cease-fire norm", "004 (killings halved)", unit="share")
-    adoption_halflife_days: float = P(calibrated("ceasefire.adoption_halflife_days"), "days", "half-life of adoption once ordered",
+    adoption_halflife_days: float = P(calibrated("ceasefire.adoption_halflife_days"),
+                                      "days", "half-life of adoption once ordered",
                                       "004 (within days)", lo=0.1)
     norm_halflife_days: float = P(calibrated("ceasefire.norm_halflife_days"), "days",
                                   "half-life of the norm following a weakening order down, or "
                                   "fading once the order ends",
                                   "competing explanation (DESIGN 2)", lo=0.5)
-    order_halflife_days: float = P(calibrated("ceasefire.order_halflife_days"), "days", "half-life of the gangs' resolve to keep their "
+    order_halflife_days: float = P(calibrated("ceasefire.order_halflife_days"),
+                                   "days", "half-life of the gangs' resolve to keep their "
                                    "own cease-fire order: the order weakens while it stands",
-                                   "004 (expected to be temporary: 'it may not last'); fitted "
-                                   "to the reported figures of 2016-2017 on a grid of 90 to "
-                                   "100,000 days, the other parameters fixed "
-                                   "(experiments/quick_fit/ceasefire_duration.py): the best is "
-                                   "the longest, no fading within the run; below about two "
-                                   "years the fit is much worse", lo=1.0, hi=1e6)
+                                   "004 (expected to be temporary: 'it may not last'); a grid "
+                                   "search of the retired hand fit over 90 to 100,000 days "
+                                   "(experiments/quick_fit/ceasefire_duration.py) preferred the "
+                                   "longest", lo=1.0, hi=1e6)
     covers_security: float = prob(calibrated("ceasefire.covers_security"), "share of the norm's "
                                   "effect that also holds back attacks on security forces",
                                   "002, 004 (police killings went on: 62 in 2016)", unit="share")
-    erosion_per_revenge: float = P(calibrated("ceasefire.erosion_per_revenge"), "1 / hostility / day",
+    erosion_per_revenge: float = P(calibrated("ceasefire.erosion_per_revenge"),
+                                   "1 / hostility / day",
                                    "daily loss of the norm per unit of revenge against security",
                                    "004 ('fight back if the police do not ease up')")
 
@@ -396,9 +429,11 @@ class PrisonConfig:
     """Arrests fill overcrowded prisons; members are released again."""
     mean_sentence_days: float = P(calibrated("prisons.mean_sentence_days"), "days",
                                   "mean time a gang member stays in prison", lo=1)
-    capacity: int = P(calibrated("prisons.capacity"), "people", "gang inmates the prisons hold before overcrowding",
+    capacity: int = P(calibrated("prisons.capacity"),
+                      "people", "gang inmates the prisons hold before overcrowding",
                       "000 (overcrowding)")
-    overcrowding_release_gain: float = P(calibrated("prisons.overcrowding_release_gain"), "1", "rise of releases per unit of overcrowding",
+    overcrowding_release_gain: float = P(calibrated("prisons.overcrowding_release_gain"),
+                                         "1", "rise of releases per unit of overcrowding",
                                          "000")
     other_prisoners: int = P(22_100, "people", "prisoners who are not gang members (a stock "
                              "counted in prison_population only)", "OFFICIAL.md: 38,815 "
@@ -433,31 +468,41 @@ class CivilianConfig:
                                    "003 (60% cite fear of gangs)")
     deportation_rate: float = P(0.002, "1 / day", "daily share of emigrants deported back",
                                 "003 (Mexico deported 4,335 Salvadorans in two months)", hi=1.0)
-    reintegration_halflife_days: float = P(calibrated("civilians.reintegration_halflife_days"), "days", "half-life of a deportee's "
+    reintegration_halflife_days: float = P(calibrated("civilians.reintegration_halflife_days"),
+                                           "days", "half-life of a deportee's "
                                                          "heightened risk", lo=0.5)
-    deportee_risk: float = P(calibrated("civilians.deportee_risk"), "1", "risk of a recent deportee relative to a resident",
+    deportee_risk: float = P(calibrated("civilians.deportee_risk"),
+                             "1", "risk of a recent deportee relative to a resident",
                              "003")
 
 
 @dataclass
 class PoliceMoraleConfig:
     """Police morale falls as officers are killed; officers quit."""
-    morale_drop_per_killing: float = prob(calibrated("police.morale_drop_per_killing"), "morale lost per officer or soldier killed "
+    morale_drop_per_killing: float = prob(calibrated("police.morale_drop_per_killing"),
+                                          "morale lost per officer or soldier killed "
                                                 "(national count)", "004",
                                           unit="morale")
-    morale_recovery_halflife_days: float = P(calibrated("police.morale_recovery_halflife_days"), "days", "half-life of morale recovery",
+    morale_recovery_halflife_days: float = P(calibrated("police.morale_recovery_halflife_days"),
+                                             "days", "half-life of morale recovery",
                                              lo=0.5)
-    resignation_base: float = prob(calibrated("police.resignation_base"), "daily resignation probability at full morale",
+    resignation_base: float = prob(calibrated("police.resignation_base"),
+                                   "daily resignation probability at full morale",
                                    unit="1 / day")
-    resignation_low_morale: float = prob(calibrated("police.resignation_low_morale"), "extra daily resignation probability at "
+    resignation_low_morale: float = prob(calibrated("police.resignation_low_morale"),
+                                         "extra daily resignation probability at "
                                                  "zero morale", "004 ('hundreds have quit')",
                                          unit="1 / day")
-    hiring_halflife_days: float = P(calibrated("police.hiring_halflife_days"), "days", "half-life of hiring back to strength",
+    hiring_halflife_days: float = P(calibrated("police.hiring_halflife_days"),
+                                    "days", "half-life of hiring back to strength",
                                     lo=0.5)
-    redeploy_days: int = P(calibrated("police.redeploy_days"), "days", "units move to hot spots this often", lo=1)
-    hotspot_share: float = prob(calibrated("police.hotspot_share"), "share of units sent to the most violent territories",
+    redeploy_days: int = P(calibrated("police.redeploy_days"),
+                           "days", "units move to hot spots this often", lo=1)
+    hotspot_share: float = prob(calibrated("police.hotspot_share"),
+                                "share of units sent to the most violent territories",
                                 unit="share")
-    local_presence_weight: float = prob(calibrated("police.local_presence_weight"), "weight of local unit presence (vs. national "
+    local_presence_weight: float = prob(calibrated("police.local_presence_weight"),
+                                        "weight of local unit presence (vs. national "
                                              "coverage) in arrests and lethal force",
                                         unit="share")
 
@@ -475,24 +520,28 @@ class MagnitudeConfig:
     """The sizes of the policies' levers that no source gives: model parameters, so that a
     calibration or a sensitivity analysis can weigh them (the policy files read them as
     ${model.magnitudes.<name>}; a policy's lever set on the command line still wins)."""
-    truce_arrest_intensity: float = P(calibrated("magnitudes.truce_arrest_intensity"), "multiplier", "raids and arrests under the 2012 truce "
+    truce_arrest_intensity: float = P(calibrated("magnitudes.truce_arrest_intensity"),
+                                      "multiplier", "raids and arrests under the 2012 truce "
                                       "(policy truce), of 2011 practice", "000 (fewer raids "
-                                      "during the truce); size assumed, not fitted", lo=0.3,
+                                      "during the truce); size assumed", lo=0.3,
                                       hi=1.0)
-    mano_dura_lethal_force: float = P(calibrated("magnitudes.mano_dura_lethal_force"), "multiplier", "security forces' use of lethal force "
+    mano_dura_lethal_force: float = P(calibrated("magnitudes.mano_dura_lethal_force"),
+                                      "multiplier", "security forces' use of lethal force "
                                       "under mano dura from June 2014 (policy mano_dura), of "
                                       "2011 practice", "003, 004 (police told to use their "
-                                      "weapons); size assumed, not fitted. Range: members killed "
+                                      "weapons); size assumed. Range: members killed "
                                       "by security forces rose 3-fold (2014) to 22-fold (2016) "
                                       "over 2013 (OFFICIAL.md), part of it their response to "
                                       "their own losses (repression.response_*)", lo=1.0,
                                       hi=20.0)
-    mano_dura_arrest_intensity: float = P(calibrated("magnitudes.mano_dura_arrest_intensity"), "multiplier", "raids and arrests under mano dura "
+    mano_dura_arrest_intensity: float = P(calibrated("magnitudes.mano_dura_arrest_intensity"),
+                                          "multiplier", "raids and arrests under mano dura "
                                           "(policy mano_dura), of 2011 practice", "003 (mass "
-                                          "arrests); size assumed, not fitted. Range: gang "
+                                          "arrests); size assumed. Range: gang "
                                           "members in prison rose from 9,553 (2013) to more "
                                           "than 16,000 (2017), OFFICIAL.md", lo=1.0, hi=3.0)
-    mano_dura_soldiers: int = P(calibrated("magnitudes.mano_dura_soldiers"), "soldiers", "soldiers on public-security duty under mano "
+    mano_dura_soldiers: int = P(calibrated("magnitudes.mano_dura_soldiers"),
+                                "soldiers", "soldiers on public-security duty under mano "
                                 "dura (policy mano_dura), national", "assumed: the project's "
                                 "sources give no count for 2014-2017 (6,000 before, "
                                 "model.levers.soldiers_deployed)", lo=0, hi=25_000)
