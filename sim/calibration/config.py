@@ -20,7 +20,7 @@ from hydra.core.config_store import ConfigStore
 
 from sim.config import Config, ModelConfig
 
-METHODS = ("optuna", "abc")
+METHODS = ("optuna", "abc", "smc")
 
 
 @dataclass
@@ -70,6 +70,10 @@ class AbcConfig:
     # particles of the last generation (max_populations - 1), if more are wanted to draw from
     final_population_size: Optional[int] = None
     point: str = "best"  # the calibrated values: "best" particle or the posterior's "median"
+    # method smc (sim/calibration/smc.py): the quantile of the distances kept each generation,
+    # and the Metropolis-Hastings sweeps that move the resampled particles
+    alpha: float = 0.5
+    moves: int = 1
 
 
 @dataclass

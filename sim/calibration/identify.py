@@ -59,8 +59,15 @@ def markdown(posterior: Posterior, table: pd.DataFrame, r: pd.DataFrame) -> str:
         return f"{x:.3g}"
 
     ident = table[table.identified]
+    w = posterior.weights
+    ess = 1.0 / float(np.sum(w ** 2))
+    distinct = len(np.unique(posterior.values, axis=0))
     lines = [f"# What the data identify: calibration `{posterior.name}`", "",
-             f"{len(posterior)} weighted particles. A parameter is **identified** when its "
+             f"{len(posterior)} weighted particles, {distinct} distinct; effective sample size "
+             f"{ess:.1f} (1 / sum of squared weights)"
+             + (": **the weights have degenerated, and the intervals below describe a handful of "
+                "particles, not the posterior**" if ess < 0.1 * len(posterior) else "") + ".", "",
+             "A parameter is **identified** when its "
              f"posterior's 90% interval is at most {IDENTIFIED_WIDTH:.0%} of its prior's (on the "
              "prior's scale: log for a log-uniform prior); `python -m sim.calibration.identify "
              f"{posterior.name}`.", "",

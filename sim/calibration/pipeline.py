@@ -70,8 +70,12 @@ def make_plan(cfg: CalibrateConfig) -> Plan:
             raise ConfigError(f"{key}: {getattr(cfg, key)} is out of range; accepted: (0, 1]")
     if not cfg.tolerance_weight >= 0:
         raise ConfigError(f"tolerance_weight: {cfg.tolerance_weight} is negative; accepted: >= 0")
-    if cfg.method == "abc" and cfg.abc.population_size < 2:
+    if cfg.method in ("abc", "smc") and cfg.abc.population_size < 2:
         raise ConfigError("abc.population_size: too small; accepted: >= 2")
+    if not 0 < cfg.abc.alpha < 1:
+        raise ConfigError(f"abc.alpha: {cfg.abc.alpha} is out of range; accepted: (0, 1)")
+    if cfg.abc.moves < 1:
+        raise ConfigError(f"abc.moves: {cfg.abc.moves} is too small; accepted: >= 1")
     if cfg.abc.point not in ("best", "median"):
         raise ConfigError(f"abc.point: '{cfg.abc.point}' is unknown; accepted: best, median")
     if cfg.abc.final_population_size is not None and cfg.abc.final_population_size < 2:
@@ -147,6 +151,16 @@ def search(plan: Plan, progress: bool = True) -> SearchResult:
             result = run_optuna(objective, plan.out, cfg.name, cfg.budget, cfg.sampler_seed, _start_values(plan),
                                 cfg.optuna.n_startup_trials, cfg.optuna.multivariate,
                                 cfg.optuna.reselect_top, cfg.optuna.reselect_seeds, progress=advance)
+        elif cfg.method == "smc":
+            from sim.calibration.abc_search import _scoring
+            from sim.calibration.smc import run_smc
+
+            result = run_smc(objective, plan.out, cfg.name, cfg.budget, cfg.sampler_seed,
+                             cfg.abc.population_size, cfg.abc.max_populations, cfg.abc.min_epsilon,
+                             progress=advance, fresh_seeds=cfg.abc.fresh_seeds,
+                             final_population_size=cfg.abc.final_population_size, point=cfg.abc.point,
+                             alpha=cfg.abc.alpha, moves=cfg.abc.moves,
+                             fingerprint=json.dumps(_scoring(objective, cfg.abc.fresh_seeds), sort_keys=True))
         else:
             from sim.calibration.abc_search import run_abc
 
@@ -307,7 +321,12 @@ def report(plan: Plan, result: SearchResult, progress: bool = True, model_preset
         abc_noise = {"distance_noise_sd_at_point": loss_noise(plan, per_point),
                      "distance_sd_across_posterior": float(np.sqrt(np.sum(w * (losses - mean) ** 2))),
                      "distance_median_across_posterior": float(np.median(losses)),
-                     "noise_runs": NOISE_RUNS}
+                     "noise_runs": NOISE_RUNS,
+                     # how many particles the posterior really has: importance weights that
+                     # degenerate leave a point, however many particles are kept
+                     "posterior_particles": int(len(w)),
+                     "posterior_effective_size": float(1.0 / np.sum((w / w.sum()) ** 2)),
+                     "posterior_distinct": int(len(result.posterior.drop(columns="weight").drop_duplicates()))}
     summary: dict[str, Any] = {
         "name": cfg.name, "method": result.method, "budget": cfg.budget, "evaluations": result.n_evaluations,
         "seeds_per_trial": cfg.seeds, "search_scale": cfg.scale, "report_scale": cfg.report_scale,
@@ -336,6 +355,8 @@ def report(plan: Plan, result: SearchResult, progress: bool = True, model_preset
             result.reselected["reselect_loss"].idxmin(), "number"])
     if result.posterior is not None:
         write_csv(result.posterior, out / "posterior.csv")
+    if result.generations is not None:
+        write_csv(result.generations, out / "generations.csv")
     write_csv(targets, out / "targets.csv")
     note = (f"Loss on the fitted figures {summary['loss_before']:.2f} before, {summary['loss_after']:.2f} after "
             f"({cfg.ensemble} runs at scale {cfg.report_scale:g}).")
@@ -359,6 +380,9 @@ def report(plan: Plan, result: SearchResult, progress: bool = True, model_preset
              + ("the seeds, not the figures, decide much of the posterior's spread"
                 if abc_noise["distance_noise_sd_at_point"] >= 0.5 * abc_noise["distance_sd_across_posterior"]
                 else "the figures decide more than the seeds")] if abc_noise else []),
+          *([f"- the posterior: {abc_noise['posterior_particles']} particles, "
+             f"{abc_noise['posterior_distinct']} distinct, effective sample size "
+             f"{abc_noise['posterior_effective_size']:.1f} (1 / sum of squared weights)"] if abc_noise else []),
           "", "## Targets", "",
           _markdown_table(targets, {"id": ("figure", False), "role": ("role", False), "reported": ("reported", False),
                                     "before": ("before", False), "before_error": ("error", True),

@@ -25,7 +25,11 @@ class SearchResult:
     resumed: bool = False
     #: Optuna: the best trials run again on fresh seeds (number, search_loss, reselect_loss).
     reselected: pd.DataFrame | None = None
+    #: SMC: the parameter sets evaluated (its history holds the populations, not every proposal)
+    evaluations: int | None = None
+    #: SMC: one row per generation (epsilon, particles, evaluations, acceptance, distinct)
+    generations: pd.DataFrame | None = None
 
     @property
     def n_evaluations(self) -> int:
-        return len(self.history)
+        return len(self.history) if self.evaluations is None else int(self.evaluations)
