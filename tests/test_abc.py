@@ -25,7 +25,8 @@ SEED = 3
 
 @pytest.fixture(scope="module")
 def base():
-    return load_config(start="2011-10-01", end="2012-03-31")
+    # a fixed parameter set (the hand fit), not the calibration's
+    return load_config(model="hand_fit", start="2011-10-01", end="2012-03-31")
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,8 @@ def test_switch_mid_run_keeps_the_past_and_labels_the_future() -> None:
         plain.step()
         switched.step()
     switched.switch_policy("mano_dura")
-    assert switched.policy_names == "mano_dura" and switched.levers.lethal_force == 4.0
+    assert (switched.policy_names == "mano_dura"
+            and switched.levers.lethal_force == cfg.model.magnitudes.mano_dura_lethal_force)
     a, b = plain.run(), switched.run()
     assert a.iloc[:60].equals(b.iloc[:60])
     assert set(b.policies.iloc[60:]) == {"mano_dura"}
@@ -73,7 +74,8 @@ def test_switch_mid_run_keeps_the_past_and_labels_the_future() -> None:
 
 def test_switch_to_truce_lowers_killings() -> None:
     """Half a year of 2011 baseline, then the truce: fewer killings than without it."""
-    cfg_overrides = [f"model.scale={SCALE}", "end=2011-12-31"]
+    # a fixed parameter set (conftest.PARAMETERS), not the calibration's
+    cfg_overrides = ["model=hand_fit", f"model.scale={SCALE}", "end=2011-12-31"]
     days_before = 120
     plain_k, truce_k = [], []
     for seed in (0, 1, 2):

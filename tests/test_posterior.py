@@ -102,8 +102,12 @@ def test_a_lever_size_reaches_its_policy_after_composition(tmp_path):
     for rep in replicates(cfg):
         drawn = configure(base, rep)
         assert drawn.policies["mano_dura"].levers.lethal_force == rep.overrides[key]
-        assert drawn.policies["lethal_force_2020"].levers.lethal_force == rep.overrides[key]  # follows
-    assert base.policies["mano_dura"].levers.lethal_force == 4.0  # the base is left as it was
+        # the 2020 licence follows mano dura's size while its own default still equals it
+        m = base.model.magnitudes
+        follows = m.lethal_force_2020 == m.mano_dura_lethal_force
+        assert drawn.policies["lethal_force_2020"].levers.lethal_force == (
+            rep.overrides[key] if follows else m.lethal_force_2020)
+    assert base.policies["mano_dura"].levers.lethal_force == base.model.magnitudes.mano_dura_lethal_force  # left as it was
     pinned = load_config(**{"policies.mano_dura.levers.lethal_force": 7.0})
     assert configure(pinned, replicates(cfg)[0]).policies["mano_dura"].levers.lethal_force == 7.0
     # and it changes the run: twenty times 2011's lethal force kills more gang members
