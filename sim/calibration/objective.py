@@ -116,15 +116,18 @@ class Objective:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
-    def evaluate(self, batch: Iterable[Mapping[str, float]], seeds: Sequence[int] | None = None) -> list[TrialResult]:
+    def evaluate(self, batch: Iterable[Mapping[str, float]], seeds: Sequence[int] | None = None,
+                 item_seeds: Sequence[Sequence[int]] | None = None) -> list[TrialResult]:
         """Evaluate parameter sets (all runs of the batch share the worker pool), on the
-        objective's seeds or on `seeds`."""
+        objective's seeds, on `seeds`, or each set on its own `item_seeds` (equally many)."""
         batch = [dict(v) for v in batch]
-        seeds = self.seeds if seeds is None else list(seeds)
-        tasks = [(self.base, v, seed, self.scale, self.figures) for v in batch for seed in seeds]
+        if item_seeds is None:
+            item_seeds = [self.seeds if seeds is None else list(seeds)] * len(batch)
+        tasks = [(self.base, v, int(seed), self.scale, self.figures)
+                 for v, own in zip(batch, item_seeds) for seed in own]
         mapper = self._pool.map if self._pool is not None else map
         rows = list(mapper(_simulate_task, tasks))
-        n = len(seeds)
+        n = len(item_seeds[0]) if len(item_seeds) else 0
         results = []
         for k, values in enumerate(batch):
             per_seed = np.vstack(rows[k * n:(k + 1) * n]) if n else np.empty((0, len(self.figures)))

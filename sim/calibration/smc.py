@@ -42,25 +42,17 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.calibration.objective import Objective, _simulate_task, fit_of
+from sim.calibration.abc_search import UNDEFINED_LOSS, _natural
+from sim.calibration.objective import Objective
 from sim.calibration.result import SearchResult
 from sim.calibration.space import Parameter
 from sim.io import atomic_path
 
 STATE_FILE = "smc.npz"
-#: Distance of a parameter set whose loss is undefined (no figure could be compared).
-UNDEFINED_LOSS = 1e12
 
 
 def _to_natural(parameters: Sequence[Parameter], z: np.ndarray) -> list[dict[str, float]]:
-    rows = []
-    for zi in z:
-        row = {}
-        for p, v in zip(parameters, zi):
-            x = math.exp(v) if p.log else float(v)
-            row[p.key] = float(round(x)) if p.integer else x
-        rows.append(row)
-    return rows
+    return [{p.key: _natural(p, v) for p, v in zip(parameters, zi)} for zi in z]
 
 
 def _box(parameters: Sequence[Parameter]) -> tuple[np.ndarray, np.ndarray]:
@@ -89,17 +81,10 @@ class _Scorer:
         if not points:
             return np.zeros(0)
         o = self.objective
-        n = len(o.seeds)
-        seeds = (rng.integers(0, 2**31 - 1, size=(len(points), n)) if self.fresh_seeds
+        seeds = (rng.integers(0, 2**31 - 1, size=(len(points), len(o.seeds))) if self.fresh_seeds
                  else np.tile(np.asarray(o.seeds, dtype=np.int64), (len(points), 1)))
-        tasks = [(o.base, v, int(s), o.scale, o.figures) for v, row in zip(points, seeds) for s in row]
-        mapper = o._pool.map if o._pool is not None else map
-        rows = list(mapper(_simulate_task, tasks))
-        out = np.empty(len(points))
-        for k in range(len(points)):
-            loss = fit_of(o.figures, np.vstack(rows[k * n:(k + 1) * n])).loss
-            out[k] = loss if math.isfinite(loss) else UNDEFINED_LOSS
-        return out
+        losses = [r.loss for r in o.evaluate(points, item_seeds=seeds.tolist())]
+        return np.array([x if math.isfinite(x) else UNDEFINED_LOSS for x in losses])
 
 
 def _save(path: Path, state: dict) -> None:
