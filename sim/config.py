@@ -545,11 +545,14 @@ class MagnitudeConfig:
                                 "dura (policy mano_dura), national", "assumed: the project's "
                                 "sources give no count for 2014-2017 (6,000 before, "
                                 "model.levers.soldiers_deployed)", lo=0, hi=25_000)
-    lethal_force_2020: float = P(4.0, "multiplier", "security forces' use of lethal force "
-                                 "after the president's authorisation of late April 2020 "
-                                 "(policy lethal_force_2020), of 2011 practice",
-                                 "TIMELINE_2018_2024.md (EFE, 2 May 2020); size not published: "
-                                 "by default mano dura's default, so no change", lo=1.0,
+    # conf/config.yaml sets it to ${model.magnitudes.mano_dura_lethal_force}, so it follows
+    # whatever sets mano dura's (a preset, the command line, a posterior draw: FOLLOWS)
+    lethal_force_2020: float = P(CALIBRATED["magnitudes.mano_dura_lethal_force"], "multiplier",
+                                 "security forces' use of lethal force after the president's "
+                                 "authorisation of late April 2020 (policy lethal_force_2020), "
+                                 "of 2011 practice", "TIMELINE_2018_2024.md (EFE, 2 May 2020); "
+                                 "size not published: by default mano dura's "
+                                 "(magnitudes.mano_dura_lethal_force), so no change", lo=1.0,
                                  hi=20.0)
     covert_deal_negotiation: float = prob(1.0, "benefits delivered to the leaders in the covert "
                                           "deal of 2019-2022 (policy covert_deal), in units of "
