@@ -89,9 +89,6 @@ class Study:
     reference: str | None = None  # scenario the others are compared with, seed by seed
     series: tuple[str, ...] = ("homicides", "police_killed")
     by: str | None = None  # a swept config key that splits the groups besides the scenario
-    # False: runs at the defaults even with --posterior (it sweeps a parameter the posterior
-    # does not draw, and sim-ensemble refuses a model that differs beneath the draws)
-    posterior: bool = True
 
 
 STUDIES = {
@@ -115,7 +112,7 @@ STUDIES = {
               "imprisoned leaders, when the leaders order restraint (the truce) and when they order "
               "attacks (mano dura after the truce broke down)?",
               (policy("restraint: truce", "truce"), Window("attack orders: 2015", "2015-01-01", "2015-12-31")),
-              series=("homicides",), by="model.orders.obedience_mean", posterior=False),
+              series=("homicides",), by="model.orders.obedience_mean"),
         Study("policy_comparison", "Which policy, held steady for 2011-2017, gives the fewest homicides and "
               "police killed?", (Window("2011-2017", "2011-01-01", "2017-12-31"),)),
     )
@@ -330,10 +327,6 @@ def write_readme_table(results: Path) -> None:
 def run(name: str, results: Path, seeds: int | None, scale: float | None, workers: int, k: int, n: int,
         posterior: str | None = None) -> dict:
     study = STUDIES[name]
-    if posterior is not None and not study.posterior:
-        print(f"[study {k}/{n}] {name}: at the defaults (it sweeps a parameter the posterior does not "
-              "draw)", flush=True)
-        posterior = None
     sweep = results / "sweeps" / "studies" / name
     out = results / name
     shutil.rmtree(sweep, ignore_errors=True)

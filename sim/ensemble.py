@@ -41,7 +41,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import hydra
 from hydra.core.config_store import ConfigStore
@@ -75,8 +75,9 @@ def register() -> None:
                                  package="_global_")
 
 
-def validate_ensemble(cfg: EnsembleConfig) -> None:
-    """Check the ensemble's own keys (the simulation is checked by sim.config.validate)."""
+def validate_ensemble(cfg: EnsembleConfig, changed: frozenset[str] = frozenset()) -> None:
+    """Check the ensemble's own keys (the simulation is checked by sim.config.validate); keys in
+    `changed` were set on the command line and may differ from the posterior's base model."""
     for key in ("n", "workers", "batch"):
         value = getattr(cfg, key)
         if value < 1:
@@ -90,18 +91,23 @@ def validate_ensemble(cfg: EnsembleConfig) -> None:
         from sim.posterior import check_base_model
 
         posterior = _posterior(cfg)
-        check_base_model(posterior, cfg.model)
+        check_base_model(posterior, cfg.model, changed)
         base = simulation_config(cfg)
         for particle in range(len(posterior)):
             validate(configure(base, Replicate(0, cfg.seed, posterior.overrides(particle), particle)))
 
 
-def load(cfg: DictConfig) -> EnsembleConfig:
-    """The typed, validated EnsembleConfig."""
+def set_keys(overrides: Sequence[str]) -> frozenset[str]:
+    """The keys a list of command-line overrides sets (``+a.b=1`` -> ``a.b``)."""
+    return frozenset(o.split("=", 1)[0].lstrip("+~") for o in overrides if "=" in o)
+
+
+def load(cfg: DictConfig, changed: frozenset[str] = frozenset()) -> EnsembleConfig:
+    """The typed, validated EnsembleConfig (`changed`: the keys set on the command line)."""
     from sim.model import load_config
 
     typed = load_config(cfg)
-    validate_ensemble(typed)
+    validate_ensemble(typed, changed)
     return typed
 
 
@@ -343,15 +349,15 @@ def app(cfg: DictConfig) -> float:
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step under Hydra
     hc = HydraConfig.get()
-    typed = load(cfg)
+    # a key set on the command line (or by the sweep of this job) wins over a posterior's draw
+    fixed = set_keys(hc.overrides.task)
+    typed = load(cfg, fixed)
     job = _job_label(hc)
     if job:
         log.info(job)
     log.info("overrides: %s", " ".join(hc.overrides.task) or "(none)")
     log.info("%d replicates, seeds %d..%d, %d workers", typed.n, typed.seed, typed.seed + typed.n - 1,
              typed.workers)
-    # a key set on the command line (or by the sweep of this job) wins over a posterior's draw
-    fixed = frozenset(o.split("=", 1)[0].lstrip("+~") for o in hc.overrides.task if "=" in o)
     if typed.posterior is not None:
         held = sorted(fixed & set(_posterior(typed).keys))
         if held:
@@ -368,7 +374,7 @@ def check(overrides: list[str]) -> None:
     from sim.reported import check_reported
 
     register()
-    load(compose(overrides, config_name="ensemble"))
+    load(compose(overrides, config_name="ensemble"), set_keys(overrides))
     check_reported()  # the summary compares with them: a broken file must not cost the runs
 
 

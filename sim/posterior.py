@@ -174,27 +174,47 @@ def calibration_priors(posterior: Posterior) -> dict[str, dict]:
 
 def model_digest(model, exclude=()) -> str:
     """A digest of a model config's numeric values, leaving out `exclude` (the keys a posterior
-    draws) and model.scale: equal digests, the same model beneath the draws."""
+    draws), the magnitudes that follow a drawn one (sim.magnitudes.FOLLOWS: a draw sets them
+    too) and model.scale: equal digests, the same model beneath the draws."""
     import hashlib
     import json
 
     from sim.ensemble_tables import numeric_leaves
+    from sim.magnitudes import FOLLOWS
 
-    skip = {"model.scale", *exclude}
+    prefix = "model.magnitudes."
+    followers = {prefix + f for k in exclude if k.startswith(prefix)
+                 for f in FOLLOWS.get(k.removeprefix(prefix), ())}
+    skip = {"model.scale", *exclude, *followers}
     values = {k: v for k, (_, v) in numeric_leaves(model).items() if k not in skip}
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def check_base_model(posterior: Posterior, model) -> None:
+def check_base_model(posterior: Posterior, model, changed=()) -> None:
     """ConfigError unless `model` is the one the posterior was fitted on, beneath the drawn
-    keys (when its calibration recorded it: summary.json's base_model_digest)."""
+    keys (when its calibration recorded it: summary.json's base_model_digest). Keys in `changed`
+    (set on the command line, as a study's sweep sets the parameter it varies) may differ: the
+    rest of the model must still be the calibration's preset."""
     summary = calibration_summary(posterior)
     digest = summary.get("base_model_digest")
-    if digest and digest != model_digest(model, posterior.keys):
-        preset = summary.get("model_preset") or "the one of its calibration"
-        raise ConfigError(f"posterior: '{posterior.name}' was fitted on model={preset}, and this model "
-                          f"differs in parameters it does not draw; accepted: model={preset} or "
-                          f"model=calibrated_{summary.get('name', posterior.name)}")
+    drawn = set(posterior.keys)
+    if not digest or digest == model_digest(model, drawn):
+        return
+    preset = summary.get("model_preset")
+    extra = {k for k in changed if k.startswith("model.")} - drawn
+    if preset and extra:
+        from sim.compose import compose
+        from sim.model import load_config
+
+        base = load_config(compose([f"model={preset}"])).model
+        if (model_digest(base, drawn) == digest
+                and model_digest(base, drawn | extra) == model_digest(model, drawn | extra)):
+            return
+    preset = preset or "the one of its calibration"
+    raise ConfigError(f"posterior: '{posterior.name}' was fitted on model={preset}, and this model "
+                      f"differs in parameters it does not draw and the command line does not set; "
+                      f"accepted: model={preset} or model=calibrated_{summary.get('name', posterior.name)}, "
+                      f"with parameters set on the command line")
 
 
 def model_preset(posterior: Posterior) -> str | None:

@@ -143,7 +143,17 @@ def test_an_ensemble_must_run_on_the_model_its_posterior_was_fitted_on(tmp_path)
     ok = ensemble_config(n=2, posterior=str(post), model=fitted_on)
     validate_ensemble(ok)  # the same model beneath the drawn key
     with pytest.raises(ConfigError, match="was fitted on model=prior_medians"):
-        validate_ensemble(ensemble_config(n=2, posterior=str(post)))  # the defaults: the hand fit
+        validate_ensemble(ensemble_config(n=2, posterior=str(post)))  # the defaults: other values
+    # a parameter set on the command line (a study's sweep) may differ, and only that one
+    import dataclasses
+
+    swept = dataclasses.replace(fitted_on, orders=dataclasses.replace(
+        fitted_on.orders, obedience_mean=fitted_on.orders.obedience_mean / 2))
+    validate_ensemble(ensemble_config(n=2, posterior=str(post), model=swept),
+                      frozenset({"model.orders.obedience_mean"}))
+    with pytest.raises(ConfigError, match="the command line does not set"):
+        validate_ensemble(ensemble_config(n=2, posterior=str(post), model=swept),
+                          frozenset({"model.border.kill_rate"}))
 
 
 def test_identification_tells_a_contracted_parameter_from_one_as_wide_as_its_prior(tmp_path):
@@ -177,3 +187,17 @@ def test_identification_tells_a_contracted_parameter_from_one_as_wide_as_its_pri
     assert (folder / "identification.png").stat().st_size > 0
     # a missing posterior: one line, exit 2
     assert main(["no_such_calibration"]) == 2
+
+
+def test_the_digest_leaves_out_what_a_drawn_magnitude_sets_and_nothing_else():
+    """The April 2020 licence follows mano dura's lethal force: drawing the latter sets both."""
+    import dataclasses
+
+    from sim.posterior import model_digest
+
+    base = load_config(model="prior_medians").model
+    other = dataclasses.replace(base, magnitudes=dataclasses.replace(
+        base.magnitudes, lethal_force_2020=base.magnitudes.lethal_force_2020 + 1))
+    drawn = ["model.magnitudes.mano_dura_lethal_force"]
+    assert model_digest(base, drawn) == model_digest(other, drawn)
+    assert model_digest(base, [KEY]) != model_digest(other, [KEY])
