@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from sim.dates import Period, parse_date, policy_periods
-from sim.io import write_csv, write_text
+from sim.io import replace_block, write_csv, write_text
 from sim.trajectory import Trajectory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,11 +264,9 @@ def _readme(study: Study, text: str) -> None:
     path = ROOT / "experiments" / study.name / "README.md"
     if not path.exists():
         return
-    body = path.read_text(encoding="utf-8")
-    if BEGIN in body and END in body:
-        head, rest = body.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        write_text(path, f"{head}{BEGIN}\n{text}{END}{tail}")
+    body = replace_block(path.read_text(encoding="utf-8"), BEGIN, END, text)
+    if body is not None:
+        write_text(path, body)
 
 
 def _headline(result: Mapping) -> str:
@@ -317,11 +315,9 @@ def readme_table(results: Path) -> str:
 def write_readme_table(results: Path) -> None:
     """Replace the table between the STUDIES markers of README.md."""
     path = ROOT / "README.md"
-    body = path.read_text(encoding="utf-8")
-    if TABLE_BEGIN in body and TABLE_END in body:
-        head, rest = body.split(TABLE_BEGIN, 1)
-        tail = rest.split(TABLE_END, 1)[1]
-        write_text(path, f"{head}{TABLE_BEGIN}\n{readme_table(results)}{TABLE_END}{tail}")
+    body = replace_block(path.read_text(encoding="utf-8"), TABLE_BEGIN, TABLE_END, readme_table(results))
+    if body is not None:
+        write_text(path, body)
 
 
 def run(name: str, results: Path, seeds: int | None, scale: float | None, workers: int, k: int, n: int,

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from sim.config import LEVER_DOCS, MECHANISMS, POLICY_ONLY_LEVERS, ModelConfig, baseline_levers
-from sim.io import write_text
+from sim.io import replace_block, write_text
 
 ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
 # which parameters leave the default history unchanged (experiments/no_effect/find.py)
@@ -91,11 +91,10 @@ def parameter_tables() -> str:
 
 
 def render(text: str) -> str:
-    if BEGIN not in text or END not in text:
+    rendered = replace_block(text, BEGIN, END, f"\n{parameter_tables()}\n")
+    if rendered is None:
         raise SystemExit(f"{ODD}: the markers {BEGIN!r} and {END!r} are missing")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n\n{parameter_tables()}\n{END}{tail}"
+    return rendered
 
 
 def main() -> None:

@@ -61,6 +61,15 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def replace_block(text: str, begin: str, end: str, block: str) -> str | None:
+    """`text` with what lies between the markers `begin` and `end` replaced by `block` (a
+    generated table in a hand-written page); None when the markers are missing."""
+    if begin not in text or end not in text:
+        return None
+    head, rest = text.split(begin, 1)
+    return f"{head}{begin}\n{block}{end}{rest.split(end, 1)[1]}"
+
+
 def write_csv(df, path: str | os.PathLike[str], **options: Any) -> None:
     """A DataFrame as CSV without its index, '\\n' line ends (the same bytes on every system)."""
     with atomic_path(path) as tmp:

@@ -205,6 +205,17 @@ def test_holdout_run_never_scores_a_held_out_figure_in_the_search(tmp_path):
     assert table.loc[0, "model_error"] < table.loc[0, "naive_error"]
     assert "beats the naive baseline" in (out / "holdout.md").read_text()
     assert 0 <= hold["coverage_90"] <= 1 and hold["interval_score"] > 0
+    # the README's block is made from these files, and only between its markers
+    from sim.calibration import holdout_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{holdout_readme.BEGIN}\nstale\n{holdout_readme.END}\nafter\n")
+    assert holdout_readme.main([str(out), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("before\n") and text.endswith(f"{holdout_readme.END}\nafter\n")
+    assert "stale" not in text and hold["verdict"] in text and "truce_end_rise" in text
+    readme.write_text("no markers\n")
+    assert holdout_readme.main([str(out), "--readme", str(readme)]) == 2
 
 
 # ---------------------------------------------------------------- recovery
