@@ -409,6 +409,8 @@ def test_the_record_calibration_frees_what_the_screening_resolved():
     assert holdout["free"] == list(pd.read_csv(blind / "free.csv").parameter)
     sobol = yaml.safe_load((ROOT / "conf" / "sensitivity" / "sobol_record.yaml").read_text())
     assert sobol["free"] == record["free"] and sobol["sobol"]["top"] == len(record["free"])
+    answers = yaml.safe_load((ROOT / "conf" / "sensitivity" / "sobol_answers.yaml").read_text())
+    assert "sobol_record" in answers["defaults"] and "free" not in answers  # the same 17
 
 
 def test_prior_medians_model_is_the_medians_of_the_source_priors(tmp_path):

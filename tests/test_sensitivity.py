@@ -221,3 +221,52 @@ def test_resolved_needs_the_whole_interval_above_the_noise_floor():
     # 0.5 - 0.13); b's widened interval reaches below it (1 - 0.94); c is under it; the homicide
     # level is not a loss output
     assert table.to_dict("list") == {"parameter": ["a"], "resolved_on": ["loss;loss_stocks"], "outputs": [2]}
+
+
+# ----------------------------------------------------------------------------- answers
+def _with_answers(cfg, **found):
+    from sim.sensitivity.config import AnswerConfig
+
+    return dataclasses.replace(cfg, answers={k: AnswerConfig(*v) for k, v in found.items()})
+
+
+def test_an_answer_is_the_paired_difference_of_a_counterfactual():
+    """Same parameters and seed in both runs: the analysed scenario against itself differs by
+    exactly nothing, and keeping the iron fist instead of the truce (no_truce) adds killings
+    over the truce's months (the hand fit's parameters)."""
+    from sim.sensitivity.design import answers
+    from sim.sensitivity.runner import Evaluator, simulation_config
+
+    cfg, _ = composed("sensitivity=small", "end=2012-12-31", "scale=0.05")
+    cfg = _with_answers(cfg, same=("historical_2017", "2012-04-01", "2012-12-31"),
+                        no_truce=("no_truce", "2012-04-01", "2012-12-31"))
+    base = simulation_config(cfg)
+    windows, _ = output_windows(cfg)
+    with Evaluator(base, windows, [0, 1], cfg.scale, 1, answers=answers(cfg, base)) as ev:
+        out = dict(zip(ev.outputs, ev.evaluate([{}], "test")[0]))
+        assert ev.runs == 2 * 3  # two seeds, each: the analysed run and two counterfactuals
+    assert out["answer_same"] == 0.0
+    assert out["answer_no_truce"] > 0.25 * out["homicides_mean"] * 275
+
+
+@pytest.mark.parametrize("answer, key", [
+    (("nowhere", "2011-02-01", "2011-03-01"), "answers.x.scenario"),
+    (("no_truce", "2011-02-01", "2013-03-01"), "answers.x"),
+    (("no_truce", "2011-03-01", "2011-02-01"), "answers.x"),
+])
+def test_a_bad_answer_is_named(answer, key):
+    from sim.config import ConfigError
+    from sim.sensitivity.design import validate_analysis
+
+    cfg, _ = composed("sensitivity=small")
+    with pytest.raises(ConfigError, match=rf"^{key}[.:].*accepted"):
+        validate_analysis(_with_answers(cfg, x=answer))
+
+
+def test_an_answer_on_the_command_line_says_where_it_goes():
+    try:
+        composed("sensitivity=small", "+answers.x={scenario: no_truce}")
+    except Exception as exc:  # noqa: BLE001 - the message is what is tested
+        assert error_line(exc).startswith("answers.x: an answer cannot be added on the command line")
+    else:
+        pytest.fail("an answer was added on the command line")

@@ -8,7 +8,7 @@ import time
 from typing import Any, Sequence
 
 from sim.calibration.space import Parameter, get_value
-from sim.sensitivity.design import output_windows, run_period, unit_to_values
+from sim.sensitivity.design import answers, output_windows, run_period, unit_to_values
 from sim.sensitivity.runner import Evaluator, simulation_config
 
 log = logging.getLogger("sim.sensitivity")
@@ -132,7 +132,8 @@ def analyse(cfg: Any, parameters: list[Parameter]) -> dict:
     run = run_period(cfg)
     result: dict[str, Any] = {"parameters": parameters, "defaults": defaults,
                               "windows": windows, "skipped_periods": skipped, "timings": {}}
-    with Evaluator(base, windows, seeds, cfg.scale, cfg.workers, cfg.log_loss) as evaluator:
+    with Evaluator(base, windows, seeds, cfg.scale, cfg.workers, cfg.log_loss,
+                   answers(cfg, base)) as evaluator:
         result["outputs"] = evaluator.outputs
         result["n_loss_figures"] = sum(run.covers(f.first_day, f.last_day)
                                        for f in evaluator.loss_figures)

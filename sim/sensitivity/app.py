@@ -57,6 +57,11 @@ def error_line(exc: BaseException) -> str:
     found = re.search(r"override \+*(params\.\w+\.\w+)", str(exc))
     if found is None:
         found = re.search(r"'(params\.\w+\.\w+)[.\w]*'", str(exc))
+    answer = re.search(r"override \+*(answers\.\w+)", str(exc))
+    if answer:
+        return (f"{answer.group(1)}: an answer cannot be added on the command line; accepted: "
+                "answers: {<name>: {scenario: .., start: .., end: ..}} in a preset of "
+                "conf/sensitivity/ (sensitivity=<preset>)")
     if found:
         return (f"{found.group(1)}: a parameter range cannot be added on the command line; "
                 "accepted: params: {<section>: {<name>: {low: .., high: .., log: ..}}} in a "

@@ -39,6 +39,16 @@ class SobolConfig:
     select_by: str = "loss"  # an output (loss, homicides_mean, homicides_<policy>) or "any"
 
 
+@dataclass
+class AnswerConfig:
+    """A study's answer as an output (`answer_<name>`): homicides from `start` to `end` in the
+    counterfactual `scenario` minus those of the analysed scenario, with the same parameters and
+    seed (paired), in national units; each sample then runs once more per answer."""
+    scenario: str = "???"  # a scenario of conf/scenario/ spanning the analysed run's days
+    start: str = "???"
+    end: str = "???"
+
+
 #: Policies whose periods in the scenario's timeline (sim.dates.policy_periods) are outputs.
 PERIODS = ("baseline", "truce", "mano_dura", "prison_isolation")
 
@@ -61,6 +71,7 @@ class SensitivityConfig(Config):
     # the raw loss their elementary effects would rank every parameter they happen to move
     log_loss: bool = False
     periods: list[str] = field(default_factory=lambda: list(PERIODS))  # policy periods
+    answers: dict[str, AnswerConfig] = field(default_factory=dict)  # counterfactual differences
     morris: MorrisConfig = field(default_factory=MorrisConfig)
     sobol: SobolConfig = field(default_factory=SobolConfig)
     out_dir: str = "results/sensitivity/${name}"

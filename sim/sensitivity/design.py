@@ -135,6 +135,41 @@ def output_windows(cfg: Any) -> tuple[list, list[str]]:
     return windows, skipped
 
 
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """A counterfactual difference output: its name, the counterfactual's config (the analysed
+    one with the scenario swapped), the window as a homicides-per-day figure, its days."""
+    name: str
+    config: Any
+    window: ReportedFigure
+    days: int
+
+
+def answers(cfg: Any, base: Any) -> list[Answer]:
+    """The `answers` of a SensitivityConfig, each checked and built on `base` (its Config)."""
+    from sim.compose import compose, options
+    from sim.model import load_config
+
+    run = run_period(cfg)
+    found = []
+    for name, answer in cfg.answers.items():
+        key = f"answers.{name}"
+        if answer.scenario not in options("scenario"):
+            raise ConfigError(f"{key}.scenario: '{answer.scenario}' is unknown; accepted: "
+                              f"{', '.join(options('scenario'))}")
+        scenario = load_config(compose([f"scenario={answer.scenario}"])).scenario
+        if parse_date(scenario.start, key) > run.start or parse_date(scenario.end, key) < run.end:
+            raise ConfigError(f"{key}.scenario: {answer.scenario} runs {scenario.start}..{scenario.end}; "
+                              f"accepted: a scenario spanning the analysed run, {run}")
+        window = Period(parse_date(answer.start, f"{key}.start"), parse_date(answer.end, f"{key}.end"))
+        if window.start > window.end or not run.covers(window.start, window.end):
+            raise ConfigError(f"{key}: {answer.start}..{answer.end} is not a window inside the run; "
+                              f"accepted: start <= end inside {run}")
+        found.append(Answer(f"answer_{name}", dataclasses.replace(base, scenario=scenario),
+                            _period_figure(f"answer_{name}", window), window.days))
+    return found
+
+
 # ----------------------------------------------------------------------------- validation
 def _power_of_two(n: int) -> bool:
     return n >= 2 and n & (n - 1) == 0
@@ -166,7 +201,10 @@ def validate_analysis(cfg: Any) -> list[Parameter]:
         raise ConfigError(f"sobol.top: {cfg.sobol.top} is out of range; accepted: 0 (no "
                           f"Sobol stage) to {len(parameters)} (the parameters screened)")
     windows, _ = output_windows(cfg)
-    names = [LOSS, *LOSS_GROUPS] + [w.id for w in windows]
+    from sim.sensitivity.runner import simulation_config
+
+    names = [LOSS, *LOSS_GROUPS] + [w.id for w in windows] + [
+        a.name for a in answers(cfg, simulation_config(cfg))]
     if cfg.sobol.select_by not in (*names, "any"):
         raise ConfigError(f"sobol.select_by: '{cfg.sobol.select_by}' is not an output of this "
                           f"run; accepted: {', '.join(names)}, any")

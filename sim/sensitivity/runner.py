@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 
 from sim.config import Config
 from sim.sensitivity.config import LOSS, LOSS_GROUPS
-from sim.sensitivity.design import loss_figures, run_period
+from sim.sensitivity.design import Answer, loss_figures, run_period
 
 
 def simulation_config(cfg: Any) -> Config:
@@ -20,12 +20,16 @@ class Evaluator:
     """Runs parameter sets (seeds x samples) on a process pool, reduced to the outputs."""
 
     def __init__(self, base: Config, windows: Sequence, seeds: Sequence[int], scale: float,
-                 workers: int, log_loss: bool = False) -> None:
+                 workers: int, log_loss: bool = False, answers: Sequence[Answer] = ()) -> None:
         self.log_loss = bool(log_loss)
         self.base = base
         self.loss_figures = loss_figures()
         self.windows = list(windows)
-        self.figures = tuple(self.loss_figures) + tuple(self.windows)
+        self.answers = list(answers)
+        # the analysed run is reduced to its answers' windows too: each answer is the paired
+        # difference of the counterfactual's window and this one
+        self.figures = (tuple(self.loss_figures) + tuple(self.windows)
+                        + tuple(a.window for a in self.answers))
         # each group's figures as positions among the loss figures (a share's total is of its series)
         run = run_period(base)
         self.groups = {name: [k for k, f in enumerate(self.loss_figures) if f.series in series]
@@ -33,7 +37,7 @@ class Evaluator:
         self.groups = {name: idx for name, idx in self.groups.items()  # with a figure in the run
                        if any(run.covers(self.loss_figures[k].first_day, self.loss_figures[k].last_day)
                               for k in idx)}
-        self.outputs = [LOSS, *self.groups] + [w.id for w in self.windows]
+        self.outputs = [LOSS, *self.groups] + [w.id for w in self.windows] + [a.name for a in self.answers]
         self.seeds = list(seeds)
         self.scale = float(scale)
         self.workers = int(workers)
@@ -68,29 +72,41 @@ class Evaluator:
 
         from sim.calibration.objective import fit_of, simulate_figures
 
-        n_seeds, n_loss = len(self.seeds), len(self.loss_figures)
+        n_seeds, n_loss, n_answers = len(self.seeds), len(self.loss_figures), len(self.answers)
         raw = np.full((len(samples), n_seeds, len(self.figures)), np.nan)
-        tasks = [(i, j) for i in range(len(samples)) for j in range(n_seeds)]
+        counter = np.full((len(samples), n_seeds, n_answers), np.nan)  # the counterfactuals' windows
+        # a task: sample i, seed j, and the analysed scenario (a = -1) or answer a's counterfactual
+        tasks = [(i, j, a) for i in range(len(samples)) for j in range(n_seeds) for a in range(-1, n_answers)]
         offsets = [0] * len(samples) if offsets is None else list(offsets)
-        seed = {(i, j): self.seeds[j] + offsets[i] for i, j in tasks}
+        seed = {(i, j): self.seeds[j] + offsets[i] for i in range(len(samples)) for j in range(n_seeds)}
+
+        def job(i: int, j: int, a: int) -> tuple:
+            if a < 0:
+                return self.base, dict(samples[i]), seed[i, j], self.scale, self.figures
+            return self.answers[a].config, dict(samples[i]), seed[i, j], self.scale, (self.answers[a].window,)
+
+        def store(i: int, j: int, a: int, values) -> None:
+            if a < 0:
+                raw[i, j] = values
+            else:
+                counter[i, j, a] = values[0]
+
         bar = tqdm(total=len(tasks), desc=desc, unit="run", file=sys.stderr, mininterval=1.0,
                    dynamic_ncols=True)
         try:
             if self._pool is None:
-                for i, j in tasks:
-                    raw[i, j] = simulate_figures(self.base, samples[i], seed[i, j],
-                                                 self.scale, self.figures)
+                for i, j, a in tasks:
+                    store(i, j, a, simulate_figures(*job(i, j, a)))
                     bar.update()
             else:
                 from concurrent.futures import as_completed
 
-                futures = {self._pool.submit(simulate_figures, self.base, dict(samples[i]),
-                                             seed[i, j], self.scale, self.figures): (i, j)
-                           for i, j in tasks}
+                futures = {self._pool.submit(simulate_figures, *job(i, j, a)): (i, j, a)
+                           for i, j, a in tasks}
                 for future in as_completed(futures):
-                    i, j = futures[future]
+                    i, j, a = futures[future]
                     try:
-                        raw[i, j] = future.result()
+                        store(i, j, a, future.result())
                     except Exception as exc:
                         raise RuntimeError(f"{desc}: the run of sample {i} seed "
                                            f"{seed[i, j]} failed ({samples[i]})") from exc
@@ -106,7 +122,12 @@ class Evaluator:
                 out[i, 0] = fit_of(self.loss_figures, raw[i, :, :n_loss]).loss
                 for g, idx in enumerate(self.groups.values(), start=1):
                     out[i, g] = fit_of([self.loss_figures[k] for k in idx], raw[i][:, idx]).loss
-                out[i, 1 + n_groups:] = np.nanmean(raw[i, :, n_loss:], axis=0)
+                n_windows = len(self.windows)
+                out[i, 1 + n_groups:1 + n_groups + n_windows] = np.nanmean(
+                    raw[i, :, n_loss:n_loss + n_windows], axis=0)
+                for a, answer in enumerate(self.answers):  # paired: seed by seed, then the mean
+                    difference = counter[i, :, a] - raw[i, :, n_loss + n_windows + a]
+                    out[i, 1 + n_groups + n_windows + a] = np.nanmean(difference) * answer.days
             if self.log_loss:  # a loss is >= 0; a perfect 0 is floored at 1e-3
                 out[:, :1 + n_groups] = np.log10(np.maximum(out[:, :1 + n_groups], 1e-3))
         return out
