@@ -270,3 +270,24 @@ def test_an_answer_on_the_command_line_says_where_it_goes():
         assert error_line(exc).startswith("answers.x: an answer cannot be added on the command line")
     else:
         pytest.fail("an answer was added on the command line")
+
+
+def test_the_readme_block_tells_effects_above_the_noise_from_those_at_it(tmp_path):
+    from sim.sensitivity import readme
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    pd.DataFrame({"output": ["loss"] * 3, "parameter": ["p", "q", "r"],
+                  "S1": [0.5, 0.1, 0.0], "ST": [0.6, 0.15, 0.3], "S1_resolved": [True, False, False],
+                  "ST_resolved": [True, True, False]}).to_csv(folder / "sobol.csv", index=False)
+    (folder / "summary.json").write_text(json.dumps({
+        "name": "a", "runs": 100, "elapsed_seconds": 60, "sobol": {"n": 8}, "parameters": ["p", "q", "r"],
+        "noise": {"share_of_sobol_variance": {"loss": 0.2}}}))
+    page = tmp_path / "README.md"
+    page.write_text(f"x\n{readme.BEGIN}\nold\n{readme.END}\ny\n")
+    assert readme.main([str(folder), "--readme", str(page)]) == 0
+    row = [line for line in page.read_text().splitlines() if line.startswith("| a |")][0]
+    # p above the noise (0.6 > 0.2), q resolved but at it (0.15), r unresolved
+    assert row == "| a | `loss` | 0.20 | `p` 0.6 | `p` 0.5 | 1 | 1 |"
+    assert "old" not in page.read_text()
+    assert readme.main([str(tmp_path / "none"), "--readme", str(page)]) == 2

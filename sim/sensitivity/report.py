@@ -122,8 +122,8 @@ def markdown(cfg: Any, res: dict, top_rows: int = 20) -> str:
         lines += [f"## Sobol indices: {len(sel)} parameters, n = {cfg.sobol.n} base samples",
                   "",
                   "First-order (S1) and total (ST) indices, 95% confidence half-widths; the "
-                  "other parameters at their configured values. An index whose half-width is "
-                  "not smaller than the index itself is *unresolved* (shown in italics; "
+                  "other parameters at their configured values. An index whose 95% interval "
+                  "(twice the half-width) is not narrower than the index itself is *unresolved* (shown in italics; "
                   "`S1_resolved`, `ST_resolved` in `sobol.csv`). All outputs in `sobol.csv`.",
                   ""]
         head = ["parameter"] + [f"{k} {_short(o)}" for o in outputs for k in ("S1", "ST")]
