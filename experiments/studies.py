@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from sim.dates import Period, parse_date, policy_periods
-from sim.io import replace_block, write_csv, write_text
+from sim.io import write_block, write_csv, write_text
 from sim.trajectory import Trajectory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,9 +264,7 @@ def _readme(study: Study, text: str) -> None:
     path = ROOT / "experiments" / study.name / "README.md"
     if not path.exists():
         return
-    body = replace_block(path.read_text(encoding="utf-8"), BEGIN, END, text)
-    if body is not None:
-        write_text(path, body)
+    write_block(path, BEGIN, END, text)
 
 
 def _headline(result: Mapping) -> str:
@@ -315,9 +313,7 @@ def readme_table(results: Path) -> str:
 def write_readme_table(results: Path) -> None:
     """Replace the table between the STUDIES markers of README.md."""
     path = ROOT / "README.md"
-    body = replace_block(path.read_text(encoding="utf-8"), TABLE_BEGIN, TABLE_END, readme_table(results))
-    if body is not None:
-        write_text(path, body)
+    write_block(path, TABLE_BEGIN, TABLE_END, readme_table(results))
 
 
 def run(name: str, results: Path, seeds: int | None, scale: float | None, workers: int, k: int, n: int,

@@ -64,10 +64,21 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 def replace_block(text: str, begin: str, end: str, block: str) -> str | None:
     """`text` with what lies between the markers `begin` and `end` replaced by `block` (a
     generated table in a hand-written page); None when the markers are missing."""
-    if begin not in text or end not in text:
+    if begin not in text:
         return None
     head, rest = text.split(begin, 1)
+    if end not in rest:
+        return None
     return f"{head}{begin}\n{block}{end}{rest.split(end, 1)[1]}"
+
+
+def write_block(path: str | os.PathLike[str], begin: str, end: str, block: str) -> bool:
+    """Replace the block between the markers of the file at `path` (replace_block); False,
+    and the file untouched, when its markers are missing."""
+    text = replace_block(Path(path).read_text(encoding="utf-8"), begin, end, block)
+    if text is not None:
+        write_text(path, text)
+    return text is not None
 
 
 def write_csv(df, path: str | os.PathLike[str], **options: Any) -> None:

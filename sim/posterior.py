@@ -203,12 +203,19 @@ def check_base_model(posterior: Posterior, model, changed=()) -> None:
     preset = summary.get("model_preset")
     extra = {k for k in changed if k.startswith("model.")} - drawn
     if preset and extra:
-        from sim.compose import compose
+        from sim.compose import compose, options
         from sim.model import load_config
 
+        if preset not in options("model"):
+            raise ConfigError(f"posterior: '{posterior.name}' was fitted on model={preset}, which "
+                              f"conf/model/ no longer has; accepted: a posterior whose preset exists "
+                              f"({', '.join(options('model'))})")
         base = load_config(compose([f"model={preset}"])).model
-        if (model_digest(base, drawn) == digest
-                and model_digest(base, drawn | extra) == model_digest(model, drawn | extra)):
+        if model_digest(base, drawn) != digest:
+            raise ConfigError(f"posterior: '{posterior.name}' was fitted on model={preset}, which has "
+                              f"changed since beneath the draws; accepted: a posterior refitted on "
+                              f"today's model={preset}")
+        if model_digest(base, drawn | extra) == model_digest(model, drawn | extra):
             return
     preset = preset or "the one of its calibration"
     raise ConfigError(f"posterior: '{posterior.name}' was fitted on model={preset}, and this model "

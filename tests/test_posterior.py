@@ -16,6 +16,8 @@ from sim.ensemble_tables import read_params
 from sim.model import load_config
 from sim.posterior import draw_indices, load_posterior
 
+ROOT = Path(__file__).resolve().parents[1]
+
 KEY = "model.border.kill_rate"
 
 
@@ -201,3 +203,31 @@ def test_the_digest_leaves_out_what_a_drawn_magnitude_sets_and_nothing_else():
     drawn = ["model.magnitudes.mano_dura_lethal_force"]
     assert model_digest(base, drawn) == model_digest(other, drawn)
     assert model_digest(base, [KEY]) != model_digest(other, [KEY])
+
+
+def test_a_model_preset_may_size_the_licence_of_its_own(tmp_path):
+    """conf/config.yaml makes the April 2020 licence follow mano dura's lethal force, and a
+    preset (as sim-calibrate writes them) or the command line that sets it wins."""
+    from sim.compose import compose
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "own_licence.yaml").write_text(
+        "defaults:\n  - prior_medians\n  - _self_\nmagnitudes:\n  lethal_force_2020: 7.0\n")
+    own = compose([f"hydra.searchpath=[file://{tmp_path}]", "model=own_licence"])
+    assert own.model.magnitudes.lethal_force_2020 == 7.0
+    assert own.policies["lethal_force_2020"].levers.lethal_force == 7.0
+    follows = compose(["model=prior_medians", "model.magnitudes.mano_dura_lethal_force=8"])
+    assert follows.policies["lethal_force_2020"].levers.lethal_force == 8.0
+    assert compose(["model.magnitudes.lethal_force_2020=12"]).model.magnitudes.lethal_force_2020 == 12.0
+
+
+@pytest.mark.parametrize("name", ["record", "holdout_blind_2016"])
+def test_the_committed_posteriors_still_match_the_model_they_were_fitted_on(name):
+    """The model beneath a posterior's draws has not moved since its calibration."""
+    import json
+
+    from sim.posterior import model_digest
+
+    summary = json.loads((ROOT / "results" / "calibration" / name / "summary.json").read_text())
+    base = load_config(model=summary["model_preset"]).model
+    assert model_digest(base, list(summary["parameters"])) == summary["base_model_digest"]

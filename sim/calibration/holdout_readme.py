@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from sim.io import replace_block, write_text
+from sim.io import write_block
 
 ROOT = Path(__file__).resolve().parents[2]
 BEGIN = "<!-- BEGIN HOLDOUT (python -m sim.calibration.holdout_readme; do not edit) -->"
@@ -47,11 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args(argv)
     folder = args.folder.resolve()
-    text = replace_block(args.readme.read_text(encoding="utf-8"), BEGIN, END, block(folder))
-    if text is None:
+    if not write_block(args.readme, BEGIN, END, block(folder)):
         print(f"{args.readme}: the markers {BEGIN!r} and {END!r} are missing", file=sys.stderr)
         return 2
-    write_text(args.readme, text)
     print(f"{args.readme}: hold-out block from {folder}")
     return 0
 

@@ -132,8 +132,9 @@ def analyse(cfg: Any, parameters: list[Parameter]) -> dict:
     run = run_period(cfg)
     result: dict[str, Any] = {"parameters": parameters, "defaults": defaults,
                               "windows": windows, "skipped_periods": skipped, "timings": {}}
+    result["answers"] = answers(cfg, base)
     with Evaluator(base, windows, seeds, cfg.scale, cfg.workers, cfg.log_loss,
-                   answers(cfg, base)) as evaluator:
+                   result["answers"]) as evaluator:
         result["outputs"] = evaluator.outputs
         result["n_loss_figures"] = sum(run.covers(f.first_day, f.last_day)
                                        for f in evaluator.loss_figures)

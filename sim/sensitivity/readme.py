@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.io import replace_block, write_text
+from sim.io import write_block
 
 ROOT = Path(__file__).resolve().parents[2]
 BEGIN = "<!-- BEGIN SOBOL (python -m sim.sensitivity.readme; do not edit) -->"
@@ -74,11 +74,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{folder}: no sobol.csv; accepted: a sim-sensitivity folder with a Sobol stage",
                   file=sys.stderr)
             return 2
-    text = replace_block(args.readme.read_text(encoding="utf-8"), BEGIN, END, block(args.folders))
-    if text is None:
+    if not write_block(args.readme, BEGIN, END, block(args.folders)):
         print(f"{args.readme}: the markers {BEGIN!r} and {END!r} are missing", file=sys.stderr)
         return 2
-    write_text(args.readme, text)
     print(f"{args.readme}: Sobol block from {', '.join(map(str, args.folders))}")
     return 0
 

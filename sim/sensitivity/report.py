@@ -60,7 +60,10 @@ def markdown(cfg: Any, res: dict, top_rows: int = 20) -> str:
         + "sim.sensitivity.config.LOSS_GROUPS) and homicides per day in national units over the "
         "whole run (`homicides_mean`) and in each policy period "
         + (", ".join(f"`{w.id}` ({w.start}..{w.end})" for w in res["windows"][1:])
-           or "(none inside the run)") + ".",
+           or "(none inside the run)") + "."
+        + ("".join(f" `{a.name}`: homicides from {a.window.start} to {a.window.end} in scenario "
+                   f"`{a.config.scenario.name}` minus the analysed run's, same parameters and seed "
+                   "(a total in national units, not per day)." for a in res.get("answers", ())) or ""),
         "",
         ("Ranges: the priors of `params` (conf/priors/sources.yaml in `sensitivity=sources`), "
          "uniform or log-uniform. " if not cfg.auto_ranges else
@@ -106,7 +109,8 @@ def markdown(cfg: Any, res: dict, top_rows: int = 20) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("mu* of the homicide outputs (`all`: the whole run; a period name: that "
-                 "period) in homicides per day; (#k): the parameter's rank for that output.")
+                 "period) in homicides per day, of an answer in homicides over its window; "
+                 "(#k): the parameter's rank for that output.")
     for o in extra:
         best = by_output[o].sort_values("rank").head(5)
         lines.append(f"- most influential on `{o}`: "
@@ -181,6 +185,9 @@ def summary(cfg: Any, res: dict) -> dict:
         "outputs": res["outputs"],
         "loss_figures": res["n_loss_figures"],
         "periods_not_in_run": res["skipped_periods"],
+        "answers": {a.name: {"scenario": a.config.scenario.name, "start": a.window.start.isoformat(),
+                             "end": a.window.end.isoformat(), "days": a.days}
+                    for a in res.get("answers", ())},
         "parameters": [{"parameter": p.short, "value": d, "low": p.low, "high": p.high,
                         "log": p.log, "integer": p.integer}
                        for p, d in zip(res["parameters"], res["defaults"])],

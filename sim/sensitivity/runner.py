@@ -108,8 +108,9 @@ class Evaluator:
                     try:
                         store(i, j, a, future.result())
                     except Exception as exc:
-                        raise RuntimeError(f"{desc}: the run of sample {i} seed "
-                                           f"{seed[i, j]} failed ({samples[i]})") from exc
+                        which = "" if a < 0 else f" under {self.answers[a].config.scenario.name} ({self.answers[a].name})"
+                        raise RuntimeError(f"{desc}: the run of sample {i} seed {seed[i, j]}{which} "
+                                           f"failed ({samples[i]})") from exc
                     bar.update()
         finally:
             bar.close()
