@@ -247,6 +247,12 @@ def test_an_answer_is_the_paired_difference_of_a_counterfactual():
         assert ev.runs == 2 * 3  # two seeds, each: the analysed run and two counterfactuals
     assert out["answer_same"] == 0.0
     assert out["answer_no_truce"] > 0.25 * out["homicides_mean"] * 275
+    # relative: the same pairs as a share of the analysed run's homicides over the window
+    with Evaluator(base, windows, [0, 1], cfg.scale, 1, answers=answers(cfg, base),
+                   relative_answers=True) as ev:
+        share = dict(zip(ev.outputs, ev.evaluate([{}], "test")[0]))
+    assert share["answer_same"] == 0.0 and share["homicides_mean"] == out["homicides_mean"]
+    assert 0.25 < share["answer_no_truce"] < 10
 
 
 @pytest.mark.parametrize("overrides, answer, key", [

@@ -134,7 +134,7 @@ def analyse(cfg: Any, parameters: list[Parameter]) -> dict:
                               "windows": windows, "skipped_periods": skipped, "timings": {}}
     result["answers"] = answers(cfg, base)
     with Evaluator(base, windows, seeds, cfg.scale, cfg.workers, cfg.log_loss,
-                   result["answers"]) as evaluator:
+                   result["answers"], cfg.relative_answers) as evaluator:
         result["outputs"] = evaluator.outputs
         result["n_loss_figures"] = sum(run.covers(f.first_day, f.last_day)
                                        for f in evaluator.loss_figures)

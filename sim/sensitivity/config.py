@@ -72,6 +72,10 @@ class SensitivityConfig(Config):
     log_loss: bool = False
     periods: list[str] = field(default_factory=lambda: list(PERIODS))  # policy periods
     answers: dict[str, AnswerConfig] = field(default_factory=dict)  # counterfactual differences
+    # true: an answer is the counterfactual's change relative to the analysed run ((cf - run) /
+    # run over the window, at least -1), not homicides: over wide priors a few runaway draws
+    # differ by millions and would leave every index of the difference unresolved
+    relative_answers: bool = False
     morris: MorrisConfig = field(default_factory=MorrisConfig)
     sobol: SobolConfig = field(default_factory=SobolConfig)
     out_dir: str = "results/sensitivity/${name}"

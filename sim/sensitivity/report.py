@@ -62,8 +62,10 @@ def markdown(cfg: Any, res: dict, top_rows: int = 20) -> str:
         + (", ".join(f"`{w.id}` ({w.start}..{w.end})" for w in res["windows"][1:])
            or "(none inside the run)") + "."
         + ("".join(f" `{a.name}`: homicides from {a.window.start} to {a.window.end} in scenario "
-                   f"`{a.config.scenario.name}` minus the analysed run's, same parameters and seed "
-                   "(a total in national units, not per day)." for a in res.get("answers", ())) or ""),
+                   f"`{a.config.scenario.name}` minus the analysed run's, same parameters and seed ("
+                   + ("relative to the analysed run's: a share, -1 to none" if cfg.relative_answers
+                      else "a total in national units, not per day") + ")."
+                   for a in res.get("answers", ())) or ""),
         "",
         ("Ranges: the priors of `params` (conf/priors/sources.yaml in `sensitivity=sources`), "
          "uniform or log-uniform. " if not cfg.auto_ranges else
@@ -109,7 +111,8 @@ def markdown(cfg: Any, res: dict, top_rows: int = 20) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("mu* of the homicide outputs (`all`: the whole run; a period name: that "
-                 "period) in homicides per day, of an answer in homicides over its window; "
+                 "period) in homicides per day, of an answer in homicides over its window (a "
+                 "share of the analysed run's with relative_answers); "
                  "(#k): the parameter's rank for that output.")
     for o in extra:
         best = by_output[o].sort_values("rank").head(5)
@@ -186,7 +189,8 @@ def summary(cfg: Any, res: dict) -> dict:
         "loss_figures": res["n_loss_figures"],
         "periods_not_in_run": res["skipped_periods"],
         "answers": {a.name: {"scenario": a.config.scenario.name, "start": a.window.start.isoformat(),
-                             "end": a.window.end.isoformat(), "days": a.days}
+                             "end": a.window.end.isoformat(), "days": a.days,
+                             "relative": bool(cfg.relative_answers)}
                     for a in res.get("answers", ())},
         "parameters": [{"parameter": p.short, "value": d, "low": p.low, "high": p.high,
                         "log": p.log, "integer": p.integer}

@@ -20,8 +20,10 @@ class Evaluator:
     """Runs parameter sets (seeds x samples) on a process pool, reduced to the outputs."""
 
     def __init__(self, base: Config, windows: Sequence, seeds: Sequence[int], scale: float,
-                 workers: int, log_loss: bool = False, answers: Sequence[Answer] = ()) -> None:
+                 workers: int, log_loss: bool = False, answers: Sequence[Answer] = (),
+                 relative_answers: bool = False) -> None:
         self.log_loss = bool(log_loss)
+        self.relative_answers = bool(relative_answers)
         self.base = base
         self.loss_figures = loss_figures()
         self.windows = list(windows)
@@ -127,8 +129,11 @@ class Evaluator:
                 out[i, 1 + n_groups:1 + n_groups + n_windows] = np.nanmean(
                     raw[i, :, n_loss:n_loss + n_windows], axis=0)
                 for a, answer in enumerate(self.answers):  # paired: seed by seed, then the mean
-                    difference = counter[i, :, a] - raw[i, :, n_loss + n_windows + a]
-                    out[i, 1 + n_groups + n_windows + a] = np.nanmean(difference) * answer.days
+                    run = raw[i, :, n_loss + n_windows + a]
+                    difference = counter[i, :, a] - run
+                    out[i, 1 + n_groups + n_windows + a] = (
+                        np.nanmean(difference / run) if self.relative_answers
+                        else np.nanmean(difference) * answer.days)
             if self.log_loss:  # a loss is >= 0; a perfect 0 is floored at 1e-3
                 out[:, :1 + n_groups] = np.log10(np.maximum(out[:, :1 + n_groups], 1e-3))
         return out
