@@ -57,11 +57,21 @@ def block(folders: list[Path]) -> str:
     for folder in folders:
         lines += rows(folder)
     notes = []
+    spread = []
     for folder in folders:
         s = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        runs = pd.read_csv(folder / "runs_sobol.csv") if (folder / "runs_sobol.csv").exists() else None
+        for name, answer in (s.get("answers") or {}).items():
+            if runs is None or name not in runs:
+                continue
+            q05, q50, q95 = runs[name].quantile([0.05, 0.5, 0.95])
+            shown = (lambda v: f"{100 * v:+.0f}%") if answer.get("relative") else (lambda v: f"{v:+,.0f}")
+            spread.append(f"`{name}` ({answer['scenario']}, {answer['start']}..{answer['end']}) over the "
+                          f"Sobol samples: median {shown(q50)}, 5-95% {shown(q05)} to {shown(q95)}")
         notes.append(f"`{s['name']}`: {s['runs']:,} national runs in {s['elapsed_seconds'] / 60:.0f} min, "
                      f"n = {s['sobol']['n']}, {len(s['parameters'])} parameters")
-    return "\n".join(lines) + "\n\n" + "; ".join(notes) + ".\n"
+    text = "\n".join(lines) + "\n\n" + "; ".join(notes) + ".\n"
+    return text + ("\n" + "; ".join(spread) + ".\n" if spread else "")
 
 
 def main(argv: list[str] | None = None) -> int:
