@@ -272,12 +272,17 @@ def economy(C, V, P, rng, E) -> int:
     """M4, M6: extortion (up when fighting gives way to revenue), arms bought with it, and
     recruitment fed by revenue and by repression, into E.recruits. Returns extortions."""
     rearm = relax(P.truce_arms_halflife_days)
+    elasticity = P.truce_rearm_elasticity
     revenue_total = 0.0
     for i in range(len(C.street)):
         revenue = 1 + P.truce_peace_extortion_gain * C.restraint[i]  # per member, vs 2011
         revenue_total += C.street[i] * revenue
-        # revenue ** elasticity, as exp(e log revenue): a third of pow's cost
-        target = np.exp(P.truce_rearm_elasticity * np.log(revenue)) if revenue != 1.0 else 1.0
+        # revenue ** elasticity, as exp(e log revenue) (a third of pow's cost), and neither
+        # when the power is the identity (an elasticity of 1, the source value)
+        if revenue == 1.0 or elasticity == 1.0:
+            target = revenue
+        else:
+            target = np.exp(elasticity * np.log(revenue))
         C.arms[i] += (target - C.arms[i]) * rearm
         E.rate[i] = (P.repression_recruit_rate * C.street[i]
                      * (1 + P.repression_revenue_recruit_gain * (revenue - 1))
@@ -460,7 +465,6 @@ def flight(C, V, P, rng, E, day: int) -> tuple:
                           / max(V.size[i], 1))
         E.prob[i] = min(E.prob[i], 1.0)
     binomial_split(V.size, E.prob, rng, E.fled)
-    abroad = V.abroad[0] + E.fled.sum()
     deported = rng.binomial(V.abroad[0], P.civilians_deportation_rate) if V.abroad[0] > 0 else 0
     E.settled[:] = 0
     deportees = V.deportees[0] + deported
