@@ -22,6 +22,7 @@ from omegaconf import OmegaConf
 
 from sim.calibration.holdout import naive_forecast, naive_year, score, split, verdict
 from sim.calibration.objective import objective_loss, simulate_figures
+from sim.calibration.pipeline import NOISE_RUNS
 from sim.likelihood import MODEL_DISCREPANCY, half_deviance, tolerance_excess
 from sim.model import load_config
 from sim.observation import fit_values
@@ -338,7 +339,7 @@ def test_abc_cli_writes_a_posterior(tmp_path):
     # the report weighs the distance's seed noise against its spread across the posterior
     summary = json.loads((out / "summary.json").read_text())
     assert summary["distance_noise_sd_at_point"] > 0 and summary["distance_sd_across_posterior"] >= 0
-    assert summary["noise_runs"] == 16 and "Monte Carlo SD at the calibrated point" in (out / "summary.md").read_text()
+    assert summary["noise_runs"] == NOISE_RUNS and "Monte Carlo SD at the calibrated point" in (out / "summary.md").read_text()
 
 
 BAD = [

@@ -40,7 +40,7 @@ from sim.reported import ReportedFigure, check_reported, load_reported
 #: Report ensembles use seeds from here on, apart from the search's seeds 0, 1, ...
 REPORT_SEED = 1000
 #: ABC: runs at the calibrated point that measure the distance's Monte Carlo noise, and their seeds.
-NOISE_RUNS, NOISE_SEED = 16, 2000
+NOISE_RUNS, NOISE_SEED = 32, 2000
 
 
 @dataclass(frozen=True)
