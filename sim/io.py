@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 def _sibling(path: Path, tag: str) -> Path:
@@ -72,13 +73,31 @@ def replace_block(text: str, begin: str, end: str, block: str) -> str | None:
     return f"{head}{begin}\n{block}{end}{rest.split(end, 1)[1]}"
 
 
-def write_block(path: str | os.PathLike[str], begin: str, end: str, block: str) -> bool:
-    """Replace the block between the markers of the file at `path` (replace_block); False,
-    and the file untouched, when its markers are missing."""
+class MissingMarkers(ValueError):
+    """A page without the markers of its generated block (the message is one line)."""
+
+
+def write_block(path: str | os.PathLike[str], begin: str, end: str, block: str) -> None:
+    """Replace the block between the markers of the file at `path` (replace_block); raises
+    MissingMarkers, the file untouched, when they are missing."""
     text = replace_block(Path(path).read_text(encoding="utf-8"), begin, end, block)
-    if text is not None:
-        write_text(path, text)
-    return text is not None
+    if text is None:
+        raise MissingMarkers(f"{path}: the markers {begin!r} and {end!r} are missing")
+    write_text(path, text)
+
+
+def block_command(path: str | os.PathLike[str], begin: str, end: str, make: Callable[[], str],
+                  done: str) -> int:
+    """A command that writes one generated block (python -m sim.calibration.holdout_readme,
+    python -m sim.sensitivity.readme): the block made and written, `done` printed, 0; a page
+    without the markers, one line on stderr and 2, the page untouched."""
+    try:
+        write_block(path, begin, end, make())
+    except MissingMarkers as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(done)
+    return 0
 
 
 def write_csv(df, path: str | os.PathLike[str], **options: Any) -> None:

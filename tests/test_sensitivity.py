@@ -40,7 +40,8 @@ def composed(*overrides: str):
     register()
     # a fixed parameter set (the hand fit), not the calibration's: ranges and noise floors
     # derive from the configured values
-    return load(compose(["model=hand_fit", *overrides], config_name="sensitivity"))
+    typed, parameters, _ = load(compose(["model=hand_fit", *overrides], config_name="sensitivity"))
+    return typed, parameters
 
 
 # ----------------------------------------------------------------------------- ranges

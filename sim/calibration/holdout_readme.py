@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from sim.io import write_block
+from sim.io import block_command
 
 ROOT = Path(__file__).resolve().parents[2]
 BEGIN = "<!-- BEGIN HOLDOUT (python -m sim.calibration.holdout_readme; do not edit) -->"
@@ -47,11 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args(argv)
     folder = args.folder.resolve()
-    if not write_block(args.readme, BEGIN, END, block(folder)):
-        print(f"{args.readme}: the markers {BEGIN!r} and {END!r} are missing", file=sys.stderr)
-        return 2
-    print(f"{args.readme}: hold-out block from {folder}")
-    return 0
+    return block_command(args.readme, BEGIN, END, lambda: block(folder),
+                         f"{args.readme}: hold-out block from {folder}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import time
 from typing import Any, Sequence
 
 from sim.calibration.space import Parameter, get_value
-from sim.sensitivity.design import answers, output_windows, run_period, unit_to_values
+from sim.sensitivity.design import Answer, output_windows, run_period, unit_to_values
 from sim.sensitivity.runner import Evaluator, simulation_config
 
 log = logging.getLogger("sim.sensitivity")
@@ -119,7 +119,7 @@ def runs_table(parameters, X, Y, outputs) -> "pd.DataFrame":
     return df
 
 
-def analyse(cfg: Any, parameters: list[Parameter]) -> dict:
+def analyse(cfg: Any, parameters: list[Parameter], answers: list[Answer]) -> dict:
     """Run the noise replicates, the Morris screening and the Sobol stage; everything the
     writers need (tables, samples, run counts, timings)."""
     t0 = time.perf_counter()
@@ -132,7 +132,7 @@ def analyse(cfg: Any, parameters: list[Parameter]) -> dict:
     run = run_period(cfg)
     result: dict[str, Any] = {"parameters": parameters, "defaults": defaults,
                               "windows": windows, "skipped_periods": skipped, "timings": {}}
-    result["answers"] = answers(cfg, base)
+    result["answers"] = answers
     with Evaluator(base, windows, seeds, cfg.scale, cfg.workers, cfg.log_loss,
                    result["answers"], cfg.relative_answers) as evaluator:
         result["outputs"] = evaluator.outputs

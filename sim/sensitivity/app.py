@@ -23,10 +23,10 @@ PROG = "sim-sensitivity"
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="sensitivity")
 def app(cfg: DictConfig) -> float:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step under Hydra
-    typed, parameters = load(cfg)
+    typed, parameters, answers = load(cfg)
     out_dir = Path(typed.out_dir)
     log.info("%s: %d parameters, outputs into %s", PROG, len(parameters), out_dir)
-    res = analyse(typed, parameters)
+    res = analyse(typed, parameters, answers)
     write_outputs(typed, cfg, res, out_dir)
     loss = res["morris"][res["morris"].output == LOSS].sort_values("rank")
     log.info("top by Morris mu* on the loss: %s",

@@ -175,8 +175,9 @@ def _power_of_two(n: int) -> bool:
     return n >= 2 and n & (n - 1) == 0
 
 
-def validate_analysis(cfg: Any) -> list[Parameter]:
-    """Check the analysis keys (the model is checked by sim.config.validate); the parameters."""
+def validate_analysis(cfg: Any) -> tuple[list[Parameter], list[Answer]]:
+    """Check the analysis keys (the model is checked by sim.config.validate); the parameters
+    and the answers, each built once."""
     check_scale("scale", cfg.scale)
     for key, value in (("seeds", cfg.seeds), ("workers", cfg.workers)):
         if value < 1:
@@ -203,8 +204,8 @@ def validate_analysis(cfg: Any) -> list[Parameter]:
     windows, _ = output_windows(cfg)
     from sim.sensitivity.runner import simulation_config
 
-    names = [LOSS, *LOSS_GROUPS] + [w.id for w in windows] + [
-        a.name for a in answers(cfg, simulation_config(cfg))]
+    built = answers(cfg, simulation_config(cfg))
+    names = [LOSS, *LOSS_GROUPS] + [w.id for w in windows] + [a.name for a in built]
     if cfg.sobol.select_by not in (*names, "any"):
         raise ConfigError(f"sobol.select_by: '{cfg.sobol.select_by}' is not an output of this "
                           f"run; accepted: {', '.join(names)}, any")
@@ -213,12 +214,12 @@ def validate_analysis(cfg: Any) -> list[Parameter]:
         first = min(f.end for f in loss_figures())
         raise ConfigError(f"end: no reported figure lies inside {run}, so there is no "
                           f"loss; accepted: an end on or after {first}")
-    return parameters
+    return parameters, built
 
 
-def load(cfg: DictConfig) -> tuple[Any, list[Parameter]]:
-    """The typed, validated SensitivityConfig and its parameters."""
+def load(cfg: DictConfig) -> tuple[Any, list[Parameter], list[Answer]]:
+    """The typed, validated SensitivityConfig, its parameters and its answers."""
     from sim.model import load_config
 
     typed = load_config(cfg)
-    return typed, validate_analysis(typed)
+    return (typed, *validate_analysis(typed))

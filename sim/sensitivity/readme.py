@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.io import write_block
+from sim.io import block_command
 
 ROOT = Path(__file__).resolve().parents[2]
 BEGIN = "<!-- BEGIN SOBOL (python -m sim.sensitivity.readme; do not edit) -->"
@@ -84,11 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{folder}: no sobol.csv; accepted: a sim-sensitivity folder with a Sobol stage",
                   file=sys.stderr)
             return 2
-    if not write_block(args.readme, BEGIN, END, block(args.folders)):
-        print(f"{args.readme}: the markers {BEGIN!r} and {END!r} are missing", file=sys.stderr)
-        return 2
-    print(f"{args.readme}: Sobol block from {', '.join(map(str, args.folders))}")
-    return 0
+    return block_command(args.readme, BEGIN, END, lambda: block(args.folders),
+                         f"{args.readme}: Sobol block from {', '.join(map(str, args.folders))}")
 
 
 if __name__ == "__main__":
