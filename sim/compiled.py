@@ -38,3 +38,26 @@ def kernel(function):
     nan as in numpy, not a Python exception (every division is guarded, and numba's checks
     for the exception cost a fifth of the run)."""
     return njit(cache=True, error_model="numpy")(function)
+
+
+def preload(*dispatchers) -> int:
+    """Load every version of these kernels that numba's cache holds for this source and this
+    machine, without running them (sim-run does it while its worker checks the overrides:
+    loading the engine takes about 0.2 s that would otherwise come after the check). A
+    version the cache does not hold exactly is left to be compiled when first called, as
+    usual. Returns how many versions were loaded. Reads numba's cache index (numba is pinned
+    in pyproject.toml); anything unexpected there loads nothing."""
+    loaded = 0
+    for dispatcher in dispatchers:
+        try:
+            cache = dispatcher._cache
+            codegen = dispatcher.targetctx.codegen()
+            keys = list(cache._cache_file._load_index())
+        except Exception:  # noqa: BLE001 - another numba, no cache: load when called
+            continue
+        for key in keys:
+            args = key[0]  # the argument types
+            if key == cache._index_key(args, codegen) and tuple(args) not in dispatcher.overloads:
+                dispatcher.compile(tuple(args))
+                loaded += 1
+    return loaded

@@ -53,6 +53,16 @@ def load_config(cfg: Config | DictConfig | None = None, **overrides: Any) -> Con
     return typed
 
 
+def preload_kernels() -> int:
+    """Load the compiled kernels a model calls from Python (sim.compiled.preload) ahead of
+    its first set-up; the number of versions loaded."""
+    from sim.compiled import preload
+    from sim.landscape import _nearest
+
+    return preload(_nearest, territory.rebuild, mech.redeploy, mech.update_presence,
+                   engine.advance)
+
+
 class TerritoryGrid(OrthogonalMooreGrid):
     """Mesa's Moore grid (not a torus), connected without clearing the neighbourhood caches of
     cells that are new (Mesa clears them on every connection: half the cost of a national

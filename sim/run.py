@@ -379,8 +379,9 @@ def main() -> None:
 
         gc.disable()
         _FIGURE_WORKER = FigureWorker(args)
-        import sim.model  # noqa: F401 - imported while the worker checks the overrides
+        import sim.model  # imported while the worker checks the overrides
 
+        sim.model.preload_kernels()  # and the kernels loaded, instead of waiting for the check
         known, mode = _FIGURE_WORKER.check()
         if known:
             _skip_mode_composition(mode)

@@ -86,3 +86,31 @@ def test_mesa_clock_follows_the_compiled_stretches():
     df = model.run()
     assert model.steps == len(df) == 90 and model.time == 90
     assert not model.running
+
+
+PRELOAD_CHECK = """
+import json, logging
+logging.getLogger("MESA").setLevel(logging.WARNING)
+from sim import engine
+from sim.compose import compose
+from sim.model import GangViolenceModel, preload_kernels
+loaded = preload_kernels()
+before = len(engine.advance.overloads)
+GangViolenceModel(compose(["model.scale=0.03", "end=2011-01-31"])).run()
+print(json.dumps({"loaded": loaded, "before": before, "after": len(engine.advance.overloads)}))
+"""
+
+
+def test_preloaded_kernels_are_the_ones_a_run_calls():
+    # sim-run loads the kernels from numba's cache while its worker checks the overrides: they
+    # must be the versions a model then calls, or the run would load (or compile) them again
+    import json
+    import subprocess
+    import sys
+
+    GangViolenceModel(compose(["model.scale=0.03", "end=2011-01-31"])).run()  # fills the cache
+    done = subprocess.run([sys.executable, "-c", PRELOAD_CHECK], capture_output=True, text=True,
+                          check=True)
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counts["loaded"] >= 5  # the five kernels a model calls from Python
+    assert counts["before"] >= 1 and counts["after"] == counts["before"]
