@@ -79,17 +79,20 @@ def reference(seed: int, steps: int = 200) -> float:
 
 
 SINGLE_RUN = """
-import logging, resource, sys
+import logging, sys
 logging.getLogger("MESA").setLevel(logging.WARNING)
 from sim.compose import compose
 from sim.model import GangViolenceModel, load_config
 GangViolenceModel(load_config(compose(sys.argv[1:]))).run()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM: this process's own peak (ru_maxrss would also count the parent it was spawned from)
+with open("/proc/self/status") as status:
+    print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024)
 """
 
 
 def single_run_peak_mb(overrides: list[str]) -> float:
-    """Peak resident memory of a fresh interpreter that imports the model and runs it once."""
+    """Peak resident memory of a fresh interpreter that imports the model and runs it once
+    (Linux: read from /proc)."""
     done = subprocess.run([sys.executable, "-c", SINGLE_RUN, *overrides], check=True,
                           capture_output=True, text=True)
     return float(done.stdout.split()[-1])

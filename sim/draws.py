@@ -95,32 +95,32 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
     Blows are thrown at a rate n p / (1 - p) per agent (no logarithm needed) and each is kept
     with probability -log(1 - p) (1 - p) / p <= 1: a thinned Poisson process, with the rate
     -n log(1 - p) of the construction above, so logarithms are taken only for the few blows
-    thrown, not for every agent."""
+    thrown, not for every agent. One pass over the agents builds the cumulative rates (an agent
+    with a large share gets its own draw, in agent order, and adds nothing to them)."""
     m = len(n)
     shared = len(p) == 1
-    weight = np.zeros(m)
+    thin = shared and 0.0 < p[0] <= 0.1  # one rate per member for all: no division per agent
+    odds = p[0] / (1.0 - p[0]) if thin else 0.0
+    cum = np.empty(m)
     out[:] = 0
     done = 0
-    if shared and 0.0 < p[0] <= 0.1:  # one rate per member for all: no division per agent
-        odds = p[0] / (1.0 - p[0])
-        for i in range(m):
-            if n[i] > 0:
-                weight[i] = n[i] * odds
+    total = 0.0
     for i in range(m):
-        q = p[0] if shared else p[i]
-        if n[i] <= 0 or q <= 0.0 or weight[i] > 0.0:
-            continue
-        if q >= 1.0:  # everyone: no draw
-            out[i] = n[i]
-            done += n[i]
-        elif q > 0.1:  # a large share: its own draw (thinning would waste most blows)
-            out[i] = rng.binomial(n[i], q)
-            done += out[i]
-        else:
-            weight[i] = n[i] * q / (1.0 - q)
-    cum = np.cumsum(weight)
-    total = cum[-1] if m else 0.0
-    if total <= 0.0:
+        if thin:
+            if n[i] > 0:
+                total += n[i] * odds
+        elif n[i] > 0:
+            q = p[0] if shared else p[i]
+            if q >= 1.0:  # everyone: no draw
+                out[i] = n[i]
+                done += n[i]
+            elif q > 0.1:  # a large share: its own draw (thinning would waste most blows)
+                out[i] = rng.binomial(n[i], q)
+                done += out[i]
+            elif q > 0.0:
+                total += n[i] * q / (1.0 - q)
+        cum[i] = total
+    if m == 0 or total <= 0.0:
         return done
     blows = rng.poisson(total)
     if blows == 0:
@@ -141,20 +141,19 @@ def binomial_split(n: np.ndarray, p: np.ndarray, rng, out: np.ndarray) -> int:
             out[i] += 1
     # a member hit twice counts once: an agent hit h times has as many distinct members hit
     # as h blows thrown one after another at its n members, each new with probability
-    # (n - members hit so far) / n
+    # (n - members hit so far) / n (cum, no longer needed, marks the agents resolved)
+    done += kept
     for b in range(kept):
         i = agent[b]
         hits = out[i]
-        if hits < 2 or weight[i] < 0:
+        if hits < 2 or cum[i] < 0:
             continue
         distinct = 1
         for h in range(1, hits):
             distinct += rng.random() * n[i] >= distinct
         out[i] = distinct
-        weight[i] = -1.0  # resolved
-    for i in range(m):
-        if weight[i] != 0.0:  # agents hit by blows (the others are already counted)
-            done += out[i]
+        done -= hits - distinct
+        cum[i] = -1.0
     return done
 
 
