@@ -63,6 +63,22 @@ bench-sweep: $(STAMP)
 bench-ensemble: $(STAMP)
 	$(PY) benchmarks/bench_ensemble.py
 
+## the benchmarks of record (README, Speed): make bench's three lines into results/bench_run.json
+## and results/bench_cli.json, make bench-ensemble's into results/bench_ensemble.json, the cost of
+## each daily process (benchmarks/bench_processes.py) into results/bench_processes.json; run it on
+## an otherwise quiet machine (each file is replaced only once its benchmark has finished)
+.PHONY: bench-record
+bench-record: $(STAMP)
+	$(PY) benchmarks/bench_run.py > results/bench_run.json.part
+	$(PY) benchmarks/bench_run.py --scenario historical >> results/bench_run.json.part
+	mv results/bench_run.json.part results/bench_run.json
+	$(PY) benchmarks/bench_cli.py --repeat 5 > results/bench_cli.json.part
+	mv results/bench_cli.json.part results/bench_cli.json
+	$(PY) benchmarks/bench_ensemble.py > results/bench_ensemble.json.part
+	mv results/bench_ensemble.json.part results/bench_ensemble.json
+	$(PY) benchmarks/bench_processes.py > results/bench_processes.json.part
+	mv results/bench_processes.json.part results/bench_processes.json
+
 ## regenerate the parameter tables of docs/ODD.md from sim/config.py
 docs: $(STAMP)
 	$(PY) -m sim.docs
