@@ -98,13 +98,27 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     V.deportees[0] += deported - settled
     _add(V.size, E.settled)
 
+    # the day's totals in one pass over the cliques (integer sums: exact in any order)
     recent = M.relax(RECENT_HALFLIFE)
-    gang_gang = E.victims.sum()
-    security_gang = E.security.sum()
-    civilians_k = E.civilians.sum()
+    gang_gang = security_gang = civilians_k = street = prison = 0
+    arrests = releases = recruits = active = 0
+    norm = 0.0
+    held = np.zeros(3, np.int64)  # residents on each gang's ground
     for i in range(n):
         local = E.victims[i] + E.security[i] + E.civilians[i]
         C.violence[i] += (local - C.violence[i]) * recent
+        gang_gang += E.victims[i]
+        security_gang += E.security[i]
+        civilians_k += E.civilians[i]
+        street += C.street[i]
+        prison += C.prison[i]
+        arrests += E.arrests[i]
+        releases += E.releases[i]
+        recruits += E.recruits[i]
+        on = C.street[i] > 0
+        active += on
+        norm += C.norm[i] * on
+        held[C.gang[i]] += V.size[i]
     V.dead[0] += (gang_gang + security_gang + civilians_k + deportees_k + police_k + soldiers_k
                   + relatives_k + custody)
     S.next_redeploy[0] -= 1
@@ -121,7 +135,6 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     campaigning = 0
     for g in range(3):
         campaigning += G.security_days[g] > 0 or G.relatives_days[g] > 0
-    street, prison = C.street.sum(), C.prison.sum()
     row[0] = killed - hidden
     row[1] = killed
     row[2] = hidden
@@ -134,9 +147,9 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[9] = relatives_k
     row[10] = street
     row[11] = prison
-    row[12] = E.arrests.sum() + detained
-    row[13] = E.releases.sum()
-    row[14] = E.recruits.sum()
+    row[12] = arrests + detained
+    row[13] = releases
+    row[14] = recruits
     row[15] = fled
     row[16] = deported
     row[17] = extortions
@@ -146,14 +159,6 @@ def day(C, L, G, V, S, T, P, lv, rng, E, row, step: int) -> None:
     row[21] = (V.size.sum() + V.deportees[0] + street + prison + V.detained[0] + S.officers[0]
                + S.soldiers[0])
     row[22] = isolated
-    active = 0
-    norm = 0.0
-    held = np.zeros(3, np.int64)  # residents on each gang's ground
-    for i in range(n):
-        on = C.street[i] > 0
-        active += on
-        norm += C.norm[i] * on
-        held[C.gang[i]] += V.size[i]
     row[23] = norm / max(active, 1)
     row[24] = campaigning
     row[25] = quit
