@@ -91,3 +91,29 @@ def test_a_posterior_study_pairs_draws_and_names_what_its_answer_rests_on(tmp_pa
     low, high = answer["differences"]["truce_sustained"]["homicides 2014-2017"]["q05"], \
         answer["differences"]["truce_sustained"]["homicides 2014-2017"]["q95"]
     assert f"{low:,.0f}" in row and f"{high:,.0f}" in row
+
+
+def test_forecasts_block_lists_each_forecast_and_needs_its_markers(tmp_path):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location(
+        "forecast_readme", ROOT / "experiments" / "forecast_2018_2024" / "readme.py")
+    readme = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme)
+    folder = tmp_path / "forecast"
+    folder.mkdir()
+    (folder / "forecast.json").write_text(json.dumps(
+        {"made": "2026-12-02", "posterior": "record", "commit": "a" * 40, "n": 7}))
+    (folder / "annual.csv").write_text(
+        "series,year,q05,q25,q50,q75,q95\nhomicides,2018,100,150,200,250,3000\n"
+        "police_killed,2018,1,2,3,4,5\n")
+    page = tmp_path / "README.md"
+    page.write_text(f"before\n{readme.BEGIN}\nstale\n{readme.END}\nafter\n")
+    assert readme.main([str(folder), "--readme", str(page)]) == 0
+    text = page.read_text()
+    assert "| 2018 |" in text and "200 (100-3,000)" in text and "stale" not in text
+    assert "posterior `record`, commit aaaaaaa, 7 runs" in text and text.endswith("after\n")
+    page.write_text("no markers\n")
+    assert readme.main([str(folder), "--readme", str(page)]) == 2
+    assert readme.main([str(tmp_path / "none"), "--readme", str(page)]) == 2
