@@ -62,8 +62,10 @@ def test_a_posterior_study_pairs_draws_and_names_what_its_answer_rests_on(tmp_pa
     calibration.mkdir()
     key = "model.border.kill_rate"
     pd.DataFrame({"weight": [1, 1], key: [5e-5, 3e-4]}).to_csv(calibration / "posterior.csv", index=False)
+    # fitted (it says) on the hand fit: the study runs that fixed, named model beneath the
+    # draws, so that a refit of the defaults cannot move the answer
     (calibration / "summary.json").write_text(json.dumps(
-        {"parameters": {key: {"low": 5e-5, "high": 3e-4, "log": True}}}))
+        {"parameters": {key: {"low": 5e-5, "high": 3e-4, "log": True}}, "model_preset": "hand_fit"}))
     proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "studies.py"), "truce_counterfactual",
                            "--seeds", "10", "--scale", "0.02", "--results", str(tmp_path / "r"),
                            "--posterior", str(calibration / "posterior.csv")],
