@@ -5,8 +5,8 @@
 Runs the national model up to `--date` (the default falls in the truce, when leaders' orders,
 hidden bodies and habits are all at work), then calls each process of sim/mechanisms.py, the
 whole day of sim/engine.py and the territory's resolution (every 28 days: its cost is shown per
-day) `--calls` times in a compiled loop, on that state, the best of three such loops. Repeated calls move the state a little
-(the processes update their memories); the costs are those of a day like that one, not an
+day) `--calls` times in a compiled loop, on that state, the best of three such loops.
+Repeated calls move the state a little (the processes update their memories); the costs are those of a day like that one, not an
 average over the run. Microseconds per call, largest first. Where the day's time goes inside the
 engine, which the profilers of Python do not see.
 """
@@ -76,7 +76,8 @@ def main() -> None:
     costs = {}
     for name, call in CALLS.items():
         repeat = _loop(call)
-        calls = max(args.calls // 100, 1) if "resolve" in name else args.calls
+        periodic = "resolve" in name  # once every territory.PERIOD days: fewer calls, cost per day
+        calls = max(args.calls // 100, 1) if periodic else args.calls
         repeat(*state, out, 1)  # compile
         best = float("inf")
         for _ in range(3):  # best of three: a burst of other load inflates one, rarely all
@@ -84,7 +85,7 @@ def main() -> None:
             repeat(*state, out, calls)
             best = min(best, time.perf_counter() - t0)
         per_call = best / calls * 1e6
-        costs[name] = round(per_call / (territory.PERIOD if "resolve" in name else 1), 2)
+        costs[name] = round(per_call / (territory.PERIOD if periodic else 1), 2)
     print(json.dumps({"benchmark": "processes", "scenario": args.scenario, "date": args.date,
                       "cliques_active": int((model.cliques.street > 0).sum()),
                       "clique_slots": len(model.cliques.street),
